@@ -1,0 +1,49 @@
+// main.cpp: `cnnkit COMMAND ...`: dispatch, help, and the one place errors become exit codes.
+#include "commands.hpp"
+#include "report.hpp"
+
+#include <cnnkit/plugin_abi.h>
+
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+const char* usage =
+    "usage: cnnkit COMMAND [ARGS]\n"
+    "commands:\n"
+    "  run MODEL --input NAME=X.npy --output-dir DIR [--weights W.safetensors |\n"
+    "      --random-weights SEED] [--threads N] [--batch B] [--plugins DIR]\n"
+    "                      run a network; writes DIR/<output>.npy for each output\n"
+    "  check NET.yaml      per-node table: output shape, parameters, multiply-adds\n"
+    "  layers [TYPE]       the registered layer types and their params\n"
+    "  --version           print the version and the plugin ABI version\n"
+    "example:\n"
+    "  cnnkit run configs/lenet5.yaml --random-weights 1 --input image=x.npy --output-dir out\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        std::cout << usage;
+        return argc < 2 ? 1 : 0;
+    }
+    const std::string cmd = argv[1];
+    if (cmd == "--version") {
+        std::cout << "cnnkit " << CNNKIT_VERSION << " (plugin ABI " << CNNKIT_ABI_VERSION << ")\n";
+        return 0;
+    }
+    try {
+        if (cmd == "run") return cnnkit::host::cmd_run(argc, argv);
+        if (cmd == "check") return cnnkit::host::cmd_check(argc, argv);
+        if (cmd == "layers") return cnnkit::host::cmd_layers(argc, argv);
+        std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
+        return 1;
+    } catch (const std::exception& e) {
+        cnnkit::host::print_error(std::cerr, e);
+        return 1;
+    } catch (...) {
+        std::cerr << "error: unknown failure\n";
+        return 1;
+    }
+}

@@ -1,0 +1,184 @@
+// executor.cpp: the CPU backend: an arena per in-flight inference, a flow graph over the plan.
+#include "backends/cpu/executor.hpp"
+
+#include <cblas.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace cnnkit::kernel {
+namespace {
+
+void host_parallel_for(void*, std::int64_t begin, std::int64_t end, std::int64_t grain,
+                       void (*body)(void*, std::int64_t, std::int64_t), void* user) {
+    if (end <= begin) return;
+    if (end - begin <= std::max<std::int64_t>(grain, 1) ||
+        oneapi::tbb::this_task_arena::max_concurrency() == 1) {
+        body(user, begin, end);
+        return;
+    }
+    oneapi::tbb::parallel_for(
+        oneapi::tbb::blocked_range<std::int64_t>(begin, end, std::max<std::int64_t>(grain, 1)),
+        [&](const oneapi::tbb::blocked_range<std::int64_t>& r) { body(user, r.begin(), r.end()); });
+}
+
+void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
+                float* c, std::int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] *= beta;
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+void host_log(void*, int level, const char* message) {
+    if (level >= 2) std::fprintf(stderr, "warning: %s\n", message);
+}
+
+const cnnkit_host services{sizeof(cnnkit_host), nullptr, &host_parallel_for, &host_sgemm,
+                           &host_log};
+
+struct aligned_buffer {
+    void* data = nullptr;
+    explicit aligned_buffer(std::size_t bytes) {
+        data = std::aligned_alloc(64, std::max<std::size_t>(64, (bytes + 63) / 64 * 64));
+        if (!data) throw std::bad_alloc();
+    }
+    ~aligned_buffer() { std::free(data); }
+    aligned_buffer(const aligned_buffer&) = delete;
+    aligned_buffer& operator=(const aligned_buffer&) = delete;
+};
+
+}  // namespace
+
+const cnnkit_host& cpu_host_services() { return services; }
+
+struct cpu_executor::impl {
+    oneapi::tbb::task_arena arena;
+    std::vector<std::vector<int>> successors;
+    std::vector<int> roots;
+};
+
+// One in-flight inference: its arena memory and error slot.
+struct cpu_executor::context {
+    aligned_buffer memory;
+    explicit context(std::size_t bytes) : memory(bytes) {}
+};
+
+cpu_executor::cpu_executor(const graph& g, const plan& p, const weight_store& w, int threads)
+    : g_(g), p_(p), w_(w), threads_(threads), impl_(std::make_unique<impl>()) {
+    static const bool blas_once = [] {
+        openblas_set_num_threads(1);  // parallelism comes from our arena, never from OpenBLAS
+        return true;
+    }();
+    (void)blas_once;
+    if (threads_ <= 0) threads_ = oneapi::tbb::info::default_concurrency();
+    impl_->arena.initialize(threads_);
+    impl_->successors.resize(g.nodes.size());
+    for (std::size_t n = 0; n < g.nodes.size(); ++n) {
+        if (p.deps[n].empty()) impl_->roots.push_back(static_cast<int>(n));
+        for (int d : p.deps[n]) impl_->successors[d].push_back(static_cast<int>(n));
+    }
+}
+
+cpu_executor::~cpu_executor() = default;
+
+std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
+    {
+        std::lock_guard lock(pool_mutex_);
+        if (!pool_.empty()) {
+            auto c = std::move(pool_.back());
+            pool_.pop_back();
+            return c;
+        }
+    }
+    return std::make_unique<context>(p_.arena_bytes);
+}
+
+void cpu_executor::release(std::unique_ptr<context> c) const {
+    std::lock_guard lock(pool_mutex_);
+    pool_.push_back(std::move(c));
+}
+
+std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>& inputs,
+                                           const timing_sink& timing) const {
+    sdk::expect(inputs.size() == g_.inputs.size(), "network takes ", g_.inputs.size(),
+                " inputs, got ", inputs.size());
+    auto ctx = acquire();
+    auto* base = static_cast<unsigned char*>(ctx->memory.data);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const tensor_info& t = g_.tensors[g_.inputs[i]];
+        sdk::expect(inputs[i]->shape == t.shape, "input '", t.name, "' has shape ",
+                    inputs[i]->shape, ", the network expects ", t.shape);
+        std::memcpy(base + p_.tensors[g_.inputs[i]].offset, inputs[i]->bytes.data(),
+                    inputs[i]->bytes.size());
+    }
+    std::atomic<bool> failed{false};
+    std::string failure;
+    std::mutex failure_mutex;
+    auto run_node = [&](int n) {
+        if (failed.load(std::memory_order_relaxed)) return;
+        const node& nd = g_.nodes[n];
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<cnnkit_tensor> in, out, w;
+        for (int t : nd.inputs) in.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
+        for (int t : nd.outputs)
+            out.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
+        for (int id : nd.weights)
+            w.push_back({g_.weights[id].shape.raw, const_cast<float*>(w_.data[id])});
+        cnnkit_diag d{};
+        const cnnkit_status s = nd.type->api->run_cpu(
+            nd.self.get(), &services, in.data(), static_cast<std::uint32_t>(in.size()), w.data(),
+            static_cast<std::uint32_t>(w.size()), out.data(), static_cast<std::uint32_t>(out.size()),
+            nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
+        if (s != CNNKIT_STATUS_OK) {
+            std::lock_guard lock(failure_mutex);
+            if (!failed.exchange(true))
+                failure = cat("node '", nd.name, "' (", nd.type->api->type, "): ",
+                              d.text[0] ? d.text : "run failed");
+        }
+        if (timing)
+            timing({n, t0, std::chrono::steady_clock::now(),
+                    oneapi::tbb::this_task_arena::current_thread_index()});
+    };
+    impl_->arena.execute([&] {
+        using namespace oneapi::tbb::flow;
+        oneapi::tbb::flow::graph fg;
+        std::vector<std::unique_ptr<continue_node<continue_msg>>> nodes;
+        nodes.reserve(g_.nodes.size());
+        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
+            nodes.push_back(std::make_unique<continue_node<continue_msg>>(
+                fg, [&, n](const continue_msg&) { run_node(static_cast<int>(n)); }));
+        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
+            for (int s : impl_->successors[n]) make_edge(*nodes[n], *nodes[s]);
+        for (int r : impl_->roots) nodes[r]->try_put(continue_msg());
+        fg.wait_for_all();
+    });
+    if (failed) {
+        release(std::move(ctx));
+        throw error(failure);
+    }
+    std::vector<host_tensor> outs;
+    for (const auto& [name, t] : g_.outputs) {
+        host_tensor o;
+        o.shape = g_.tensors[t].shape;
+        o.bytes.resize(p_.tensors[t].bytes);
+        std::memcpy(o.bytes.data(), base + p_.tensors[t].offset, o.bytes.size());
+        outs.push_back(std::move(o));
+    }
+    release(std::move(ctx));
+    return outs;
+}
+
+}  // namespace cnnkit::kernel

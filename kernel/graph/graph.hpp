@@ -1,0 +1,89 @@
+// graph.hpp: the checked graph IR (nodes in topological order, tensors with inferred shapes,
+// the weights each node expects) and graph_builder, which creates layers and checks as it adds.
+#pragma once
+
+#include "plugins/registry.hpp"
+#include "util/located.hpp"
+
+#include <cnnkit/tensor.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cnnkit::kernel {
+
+struct node {
+    std::string name;  // full dotted path: "layer1.0.conv1"
+    const layer_type* type = nullptr;
+    std::shared_ptr<void> self;  // the plugin's layer object (destroyed through its API)
+    std::vector<cnnkit_param_value> params;
+    std::vector<int> inputs, outputs, weights;  // tensor ids, weight ids
+    std::int64_t macs = 0;
+    std::uint64_t workspace = 0;
+    source_loc where;
+    std::string group;  // the composite or block this node was expanded from ("" = top level)
+};
+
+struct tensor_info {
+    std::string name;  // "conv1" for a node's first output, "pool1:1" for its second
+    sdk::shape shape;
+    int producer = -1;  // node id; -1 for a network input
+    std::vector<int> consumers;
+};
+
+struct weight_info {
+    std::string name;  // "<node>.<weight>"
+    sdk::shape shape;
+    cnnkit_weight_init init = CNNKIT_INIT_FAN_IN;
+    int node = -1;
+};
+
+struct graph {
+    std::string name;
+    std::string file;
+    std::vector<node> nodes;  // topological order
+    std::vector<tensor_info> tensors;
+    std::vector<weight_info> weights;
+    std::vector<int> inputs;                           // tensor ids, in declaration order
+    std::vector<std::pair<std::string, int>> outputs;  // public name -> tensor id
+
+    std::int64_t param_count(const node& n) const;
+};
+
+// Adds inputs and layers to a graph, inferring shapes and expanding composites as it goes.
+class graph_builder {
+public:
+    graph_builder(const registry& reg, graph& g) : reg_(reg), g_(g) {}
+
+    int add_input(const std::string& name, const sdk::shape& shape);
+    // Creates `type` with `params`, checks and infers it on `inputs`; returns its output tensor ids
+    // (for a composite, the outputs of its expansion). Errors are nested under the node's name.
+    std::vector<int> add_layer(const std::string& name, const layer_type& type,
+                               std::vector<cnnkit_param_value> params,
+                               const std::vector<int>& inputs, const source_loc& where,
+                               const std::string& group = "");
+    void add_output(const std::string& name, int tensor);
+    const registry& types() const { return reg_; }
+
+private:
+    std::vector<int> add_primitive(const std::string& name, const layer_type& type,
+                                   std::vector<cnnkit_param_value> params,
+                                   std::shared_ptr<void> self, const std::vector<int>& inputs,
+                                   const source_loc& where, const std::string& group);
+    std::vector<int> expand(const std::string& name, const layer_type& type, const void* self,
+                            const std::vector<int>& inputs, const source_loc& where);
+
+    const registry& reg_;
+    graph& g_;
+    std::map<std::string, int> node_names_;
+};
+
+// Creates a plugin layer object from parsed values; throws with the plugin's diagnostic.
+std::shared_ptr<void> create_layer(const layer_type& type,
+                                   const std::vector<cnnkit_param_value>& params);
+// Turns a non-OK status from a plugin call into cnnkit::error naming the plugin.
+void check_status(cnnkit_status s, const cnnkit_diag& d, const layer_type& type, const char* what);
+
+}  // namespace cnnkit::kernel

@@ -1,0 +1,157 @@
+// planner.cpp: best-fit offset allocation over the topological order, tracking who last used each
+// free region so that reuse under parallel execution is ordered by explicit edges.
+#include "plan/planner.hpp"
+
+#include "io/npy.hpp"
+
+#include <algorithm>
+#include <list>
+#include <set>
+
+namespace cnnkit::kernel {
+namespace {
+
+constexpr std::uint64_t align = 64;
+
+struct region {
+    std::uint64_t offset, bytes;
+    std::vector<int> guards;  // nodes that must finish before this region is written again
+};
+
+class arena_allocator {
+public:
+    // Returns an offset; `deps` receives the guards of whatever region it came from.
+    std::uint64_t allocate(std::uint64_t bytes, std::vector<int>& deps) {
+        bytes = (std::max<std::uint64_t>(bytes, 1) + align - 1) / align * align;
+        auto best = free_.end();
+        for (auto it = free_.begin(); it != free_.end(); ++it)
+            if (it->bytes >= bytes && (best == free_.end() || it->bytes < best->bytes)) best = it;
+        if (best == free_.end()) {
+            // Grow: if the last free region touches the end, extend it instead of leaving a gap.
+            if (!free_.empty() && free_.back().offset + free_.back().bytes == end_) {
+                region r = free_.back();
+                free_.pop_back();
+                deps.insert(deps.end(), r.guards.begin(), r.guards.end());
+                end_ = r.offset + bytes;
+                return r.offset;
+            }
+            const std::uint64_t at = end_;
+            end_ += bytes;
+            return at;
+        }
+        deps.insert(deps.end(), best->guards.begin(), best->guards.end());
+        const std::uint64_t at = best->offset;
+        if (best->bytes == bytes) {
+            free_.erase(best);
+        } else {
+            best->offset += bytes;
+            best->bytes -= bytes;
+        }
+        return at;
+    }
+    void release(std::uint64_t offset, std::uint64_t bytes, std::vector<int> guards) {
+        bytes = (std::max<std::uint64_t>(bytes, 1) + align - 1) / align * align;
+        auto it = free_.begin();
+        while (it != free_.end() && it->offset < offset) ++it;
+        it = free_.insert(it, region{offset, bytes, std::move(guards)});
+        // Merge with neighbours; a merged region carries both sets of guards.
+        if (auto next = std::next(it); next != free_.end() && it->offset + it->bytes == next->offset) {
+            it->bytes += next->bytes;
+            it->guards.insert(it->guards.end(), next->guards.begin(), next->guards.end());
+            free_.erase(next);
+        }
+        if (it != free_.begin()) {
+            auto prev = std::prev(it);
+            if (prev->offset + prev->bytes == it->offset) {
+                prev->bytes += it->bytes;
+                prev->guards.insert(prev->guards.end(), it->guards.begin(), it->guards.end());
+                free_.erase(it);
+            }
+        }
+    }
+    std::uint64_t end() const { return end_; }
+
+private:
+    std::list<region> free_;
+    std::uint64_t end_ = 0;
+};
+
+std::uint64_t bytes_of(const tensor_info& t) {
+    return static_cast<std::uint64_t>(t.shape.numel()) * element_size(t.shape.type());
+}
+
+}  // namespace
+
+plan make_plan(const graph& g, const plan_options& opt) {
+    plan p;
+    p.tensors.resize(g.tensors.size());
+    p.workspaces.resize(g.nodes.size());
+    p.deps.resize(g.nodes.size());
+    std::vector<bool> pinned(g.tensors.size(), false);  // inputs and outputs live throughout
+    for (int t : g.inputs) pinned[t] = true;
+    for (const auto& [_, t] : g.outputs) pinned[t] = true;
+    std::vector<int> last_use(g.tensors.size(), -1);
+    for (std::size_t n = 0; n < g.nodes.size(); ++n)
+        for (int t : g.nodes[n].inputs) last_use[t] = static_cast<int>(n);
+
+    arena_allocator arena;
+    std::vector<int> unused;
+    for (int t : g.inputs) p.tensors[t] = {arena.allocate(bytes_of(g.tensors[t]), unused),
+                                           bytes_of(g.tensors[t])};
+    for (std::size_t n = 0; n < g.nodes.size(); ++n) {
+        const node& nd = g.nodes[n];
+        std::vector<int>& deps = p.deps[n];
+        for (int t : nd.inputs)
+            if (g.tensors[t].producer >= 0) deps.push_back(g.tensors[t].producer);
+        for (std::size_t k = 0; k < nd.outputs.size(); ++k) {
+            const int t = nd.outputs[k];
+            const std::uint64_t bytes = bytes_of(g.tensors[t]);
+            const int src = nd.inputs.empty() ? -1 : nd.inputs[0];
+            const bool alias = opt.reuse && opt.in_place && k == 0 &&
+                               (nd.type->api->flags & CNNKIT_LAYER_IN_PLACE) && src >= 0 &&
+                               !pinned[src] && g.tensors[src].consumers.size() == 1 &&
+                               bytes_of(g.tensors[src]) == bytes &&
+                               std::count(nd.inputs.begin(), nd.inputs.end(), src) == 1;
+            if (alias) {
+                p.tensors[t] = p.tensors[src];
+                p.tensors[src].bytes = 0;  // ownership moves to the output
+                ++p.in_place;
+            } else if (opt.reuse) {
+                p.tensors[t] = {arena.allocate(bytes, deps), bytes};
+            } else {
+                p.tensors[t] = {arena.end(), bytes};
+                arena.allocate(bytes, deps);
+            }
+        }
+        if (nd.workspace) {
+            p.workspaces[n] = {arena.allocate(nd.workspace, deps), nd.workspace};
+            if (opt.reuse) arena.release(p.workspaces[n].offset, nd.workspace, {int(n)});
+        }
+        std::vector<int> read(nd.inputs);  // a tensor read twice is released once
+        std::sort(read.begin(), read.end());
+        read.erase(std::unique(read.begin(), read.end()), read.end());
+        if (opt.reuse)
+            for (int t : read) {
+                if (pinned[t] || last_use[t] != static_cast<int>(n) || p.tensors[t].bytes == 0)
+                    continue;
+                arena.release(p.tensors[t].offset, p.tensors[t].bytes, g.tensors[t].consumers);
+                p.tensors[t].bytes = 0;  // mark released; restored below
+            }
+        // Outputs nobody reads are released right away (they are still written).
+        if (opt.reuse)
+            for (int t : nd.outputs)
+                if (!pinned[t] && g.tensors[t].consumers.empty() && p.tensors[t].bytes)
+                    arena.release(p.tensors[t].offset, p.tensors[t].bytes, {int(n)});
+        std::sort(deps.begin(), deps.end());
+        deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+        deps.erase(std::remove(deps.begin(), deps.end(), static_cast<int>(n)), deps.end());
+    }
+    for (std::size_t t = 0; t < g.tensors.size(); ++t) {
+        p.tensors[t].bytes = bytes_of(g.tensors[t]);  // restore sizes cleared while planning
+        p.naive_bytes += (p.tensors[t].bytes + align - 1) / align * align;
+    }
+    p.arena_bytes = arena.end();
+    return p;
+}
+
+}  // namespace cnnkit::kernel

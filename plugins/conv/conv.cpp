@@ -1,0 +1,141 @@
+// conv.cpp: shape rule, weights and CPU kernel of conv: im2col tiles fed to the host's SGEMM
+// (1x1 stride-1 convolutions skip im2col), parallel over (image, group, column tile).
+#include "conv.hpp"
+
+#include <cnnkit/layer.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace cnnkit::plugins::conv {
+namespace {
+
+struct geometry {
+    std::int64_t n, c, h, w, oc, oh, ow;
+    std::int64_t pad_t, pad_l;
+};
+
+// Resolves auto_pad into explicit top/left pads and computes the output extent.
+geometry geometry_of(const params& p, const sdk::shape& in) {
+    sdk::expect(in.rank() == 4, "conv takes an NCHW input, got ", in);
+    sdk::expect(p.out_channels > 0, "out_channels must be > 0, got ", p.out_channels);
+    sdk::expect(p.groups > 0 && in.c() % p.groups == 0 && p.out_channels % p.groups == 0,
+                "groups ", p.groups, " must divide input channels ", in.c(),
+                " and out_channels ", p.out_channels);
+    sdk::expect(p.kernel[0] > 0 && p.kernel[1] > 0 && p.stride[0] > 0 && p.stride[1] > 0 &&
+                    p.dilation[0] > 0 && p.dilation[1] > 0,
+                "kernel ", p.kernel, ", stride ", p.stride, " and dilation ", p.dilation,
+                " must be positive");
+    geometry g{in.n(), in.c(), in.h(), in.w(), p.out_channels, 0, 0, p.pad[0], p.pad[1]};
+    for (int d = 0; d < 2; ++d) {
+        const std::int64_t x = d == 0 ? in.h() : in.w();
+        const std::int64_t k = std::int64_t{p.dilation[d]} * (p.kernel[d] - 1) + 1;
+        std::int64_t out = 0, before = p.pad[d], after = p.pad[d + 2];
+        if (p.auto_pad == auto_pad_mode::same_upper || p.auto_pad == auto_pad_mode::same_lower) {
+            out = (x + p.stride[d] - 1) / p.stride[d];
+            const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * p.stride[d] + k - x);
+            before = p.auto_pad == auto_pad_mode::same_upper ? total / 2 : total - total / 2;
+        } else {
+            if (p.auto_pad == auto_pad_mode::valid) before = after = 0;
+            sdk::expect(before >= 0 && after >= 0, "pads must be >= 0, got ", p.pad);
+            const std::int64_t span = x + before + after - k;  // check before dividing
+            sdk::expect(span >= 0, "kernel ", p.kernel, " (dilation ", p.dilation,
+                        ") does not fit input ", in, " with pads ", p.pad);
+            out = span / p.stride[d] + 1;
+        }
+        (d == 0 ? g.oh : g.ow) = out;
+        (d == 0 ? g.pad_t : g.pad_l) = before;
+    }
+    return g;
+}
+
+float activate(act_fn f, float x) {
+    switch (f) {
+        case act_fn::relu: return x > 0 ? x : 0;
+        case act_fn::relu6: return std::min(std::max(x, 0.0f), 6.0f);
+        case act_fn::tanh: return std::tanh(x);
+        case act_fn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+        default: return x;
+    }
+}
+
+struct conv_layer {
+    using params = conv::params;
+    static constexpr const char* type = "conv";
+    static constexpr const char* doc =
+        "2-D convolution: stride, pads (or auto_pad), dilation, groups, bias, fused activation";
+
+    static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
+        sdk::expect(in.size() == 1, "conv takes 1 input, got ", in.size());
+        const geometry g = geometry_of(p, in[0]);
+        return {g.n, g.oc, g.oh, g.ow};
+    }
+    static std::vector<sdk::weight> weights(const params& p, std::span<const sdk::shape> in) {
+        std::vector<sdk::weight> w{{"weight",
+                                    {p.out_channels, in[0].c() / p.groups, p.kernel[0], p.kernel[1]}}};
+        if (p.bias) w.push_back({"bias", {p.out_channels}});
+        return w;
+    }
+    static std::int64_t macs(const params& p, std::span<const sdk::shape> in) {
+        const geometry g = geometry_of(p, in[0]);
+        return g.n * g.oc * g.oh * g.ow * (g.c / p.groups) * p.kernel[0] * p.kernel[1];
+    }
+    static void run(const params& p, const sdk::call& c) {
+        const geometry g = geometry_of(p, c.in(0).shape());
+        const float* x = c.in(0).f32();
+        const float* wt = c.w(0).f32();
+        const float* b = p.bias ? c.w(1).f32() : nullptr;
+        float* y = c.out(0).f32();
+        const std::int64_t cg = g.c / p.groups, ocg = g.oc / p.groups;
+        const std::int64_t kk = cg * p.kernel[0] * p.kernel[1];
+        const std::int64_t cols = g.oh * g.ow;
+        const bool direct = p.kernel[0] == 1 && p.kernel[1] == 1 && p.stride[0] == 1 &&
+                            p.stride[1] == 1 && g.pad_t == 0 && g.pad_l == 0 && g.oh == g.h &&
+                            g.ow == g.w;
+        const std::int64_t tile = 256;
+        const std::int64_t tiles = (cols + tile - 1) / tile;
+        c.host.parallel_for(0, g.n * p.groups * tiles, [&](std::int64_t job) {
+            const std::int64_t t = job % tiles, grp = (job / tiles) % p.groups,
+                               img = job / tiles / p.groups;
+            const std::int64_t c0 = t * tile, nc = std::min(tile, cols - c0);
+            const float* xin = x + (img * g.c + grp * cg) * g.h * g.w;
+            float* out = y + (img * g.oc + grp * ocg) * cols + c0;
+            const float* wg = wt + grp * ocg * kk;
+            if (direct) {
+                c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, xin + c0, g.h * g.w, 0.0f,
+                             out, cols);
+            } else {
+                thread_local std::vector<float> col;
+                col.resize(static_cast<std::size_t>(kk * nc));
+                for (std::int64_t r = 0; r < kk; ++r) {
+                    const std::int64_t ci = r / (p.kernel[0] * p.kernel[1]);
+                    const std::int64_t ky = (r / p.kernel[1]) % p.kernel[0], kx = r % p.kernel[1];
+                    const float* plane = xin + ci * g.h * g.w;
+                    float* dst = col.data() + r * nc;
+                    for (std::int64_t j = 0; j < nc; ++j) {
+                        const std::int64_t oy = (c0 + j) / g.ow, ox = (c0 + j) % g.ow;
+                        const std::int64_t iy = oy * p.stride[0] - g.pad_t + ky * p.dilation[0];
+                        const std::int64_t ix = ox * p.stride[1] - g.pad_l + kx * p.dilation[1];
+                        dst[j] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? plane[iy * g.w + ix]
+                                                                              : 0.0f;
+                    }
+                }
+                c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, col.data(), nc, 0.0f, out,
+                             cols);
+            }
+            for (std::int64_t o = 0; o < ocg; ++o) {
+                const float bias = b ? b[grp * ocg + o] : 0.0f;
+                float* row = out + o * cols;
+                if (p.activation == act_fn::none)
+                    for (std::int64_t j = 0; j < nc; ++j) row[j] += bias;
+                else
+                    for (std::int64_t j = 0; j < nc; ++j) row[j] = activate(p.activation, row[j] + bias);
+            }
+        });
+    }
+};
+
+}  // namespace
+}  // namespace cnnkit::plugins::conv
+
+CNNKIT_REGISTER_PLUGIN("conv", "1.0", cnnkit::plugins::conv::conv_layer)

@@ -1,0 +1,29 @@
+// conv.hpp: parameters of a 2-D convolution (NCHW, float32).
+#pragma once
+
+#include <cnnkit/params.hpp>
+
+namespace cnnkit::plugins::conv {
+
+enum class act_fn : std::uint8_t { none, relu, relu6, tanh, sigmoid };  // fused activation
+enum class auto_pad_mode : std::uint8_t { explicit_pads, same_upper, same_lower, valid };
+
+struct params {
+    std::int32_t out_channels = 0;
+    glm::ivec2 kernel{3, 3};               // {h, w}
+    glm::ivec2 stride{1, 1};
+    std::array<std::int32_t, 4> pad{};     // {top, left, bottom, right}; "pad: 1" sets all four
+    glm::ivec2 dilation{1, 1};
+    std::int32_t groups = 1;
+    bool bias = true;
+    act_fn activation = act_fn::none;
+    auto_pad_mode auto_pad = auto_pad_mode::explicit_pads;
+};
+
+}  // namespace cnnkit::plugins::conv
+
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::conv::params, out_channels, kernel, stride, pad, dilation,
+                    groups, bias, activation, auto_pad);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::conv::act_fn, none, relu, relu6, tanh, sigmoid);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::conv::auto_pad_mode, explicit_pads, same_upper, same_lower,
+                  valid);

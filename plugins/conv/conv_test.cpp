@@ -1,0 +1,99 @@
+// conv_test.cpp: conv params, shapes and CPU kernel against a plain direct convolution.
+#include "testing.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace cnnkit;
+using testing::run_layer;
+
+namespace {
+// Direct convolution, the definition itself. pads {top, left, bottom, right}.
+std::vector<float> reference(const kernel::host_tensor& x, const std::vector<float>& w,
+                             const std::vector<float>* b, int oc, int kh, int kw, int sh, int sw,
+                             int pt, int pl, int oh, int ow, int dh, int dw, int groups) {
+    const auto n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+    const std::int64_t cg = c / groups, og = oc / groups;
+    std::vector<float> y(static_cast<std::size_t>(n * oc * oh * ow));
+    for (std::int64_t i = 0; i < n; ++i)
+        for (int o = 0; o < oc; ++o)
+            for (int yy = 0; yy < oh; ++yy)
+                for (int xx = 0; xx < ow; ++xx) {
+                    double acc = b ? (*b)[o] : 0.0;
+                    const int g = o / og;
+                    for (std::int64_t ci = 0; ci < cg; ++ci)
+                        for (int ky = 0; ky < kh; ++ky)
+                            for (int kx = 0; kx < kw; ++kx) {
+                                const std::int64_t iy = yy * sh - pt + ky * dh, ix = xx * sw - pl + kx * dw;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                                acc += double(x.f32()[((i * c + g * cg + ci) * h + iy) * wd + ix]) *
+                                       w[((o * cg + ci) * kh + ky) * kw + kx];
+                            }
+                    y[((i * oc + o) * oh + yy) * ow + xx] = static_cast<float>(acc);
+                }
+    return y;
+}
+}  // namespace
+
+TEST_CASE("conv: 3x3 stride 2 pad 1 on 32x32 gives 16x16", "[conv][shape]") {
+    const auto s = testing::infer_layer("conv", "{out_channels: 8, kernel: 3, stride: 2, pad: 1}",
+                                        {{1, 3, 32, 32}});
+    REQUIRE(s.size() == 1);
+    CHECK(s[0] == sdk::shape{1, 8, 16, 16});
+}
+
+TEST_CASE("conv: AlexNet conv1 11x11 stride 4 on 227x227 gives 55x55", "[conv][shape]") {
+    const auto s = testing::infer_layer("conv", "{out_channels: 96, kernel: 11, stride: 4}",
+                                        {{1, 3, 227, 227}});
+    CHECK(s[0] == sdk::shape{1, 96, 55, 55});
+}
+
+TEST_CASE("conv: same_upper keeps ceil(in/stride)", "[conv][shape]") {
+    const auto s = testing::infer_layer("conv", "{out_channels: 4, kernel: 4, stride: 3, auto_pad: same_upper}",
+                                        {{1, 2, 10, 11}});
+    CHECK(s[0] == sdk::shape{1, 4, 4, 4});
+}
+
+TEST_CASE("conv: a kernel larger than the padded input is refused", "[conv][shape]") {
+    REQUIRE_THROWS_WITH(testing::infer_layer("conv", "{out_channels: 4, kernel: 5}", {{1, 1, 3, 3}}),
+                        Catch::Contains("does not fit input {1, 1, 3, 3}"));
+}
+
+TEST_CASE("conv: groups must divide the channels", "[conv][shape]") {
+    REQUIRE_THROWS_WITH(testing::infer_layer("conv", "{out_channels: 4, groups: 3}", {{1, 4, 8, 8}}),
+                        Catch::Contains("groups 3 must divide"));
+}
+
+TEST_CASE("conv: CPU matches direct convolution on random shapes", "[conv][cpu]") {
+    std::mt19937 rng(42);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int trial = 0; trial < 12; ++trial) {
+        const int groups = pick(1, 3), cg = pick(1, 4), og = pick(1, 5);
+        const int kh = pick(1, 4), kw = pick(1, 4), sh = pick(1, 3), sw = pick(1, 3);
+        const int dh = pick(1, 2), dw = pick(1, 2);
+        const int pt = pick(0, 2), pl = pick(0, 2), pb = pick(0, 2), pr = pick(0, 2);
+        const int h = pick(kh * dh, 20), w = pick(kw * dw, 20), n = pick(1, 2);
+        const bool bias = pick(0, 1);
+        const int oh = (h + pt + pb - (dh * (kh - 1) + 1)) / sh + 1;
+        const int ow = (w + pl + pr - (dw * (kw - 1) + 1)) / sw + 1;
+        const std::string params = cnnkit::cat(
+            "{out_channels: ", og * groups, ", kernel: [", kh, ", ", kw, "], stride: [", sh, ", ",
+            sw, "], pad: [", pt, ", ", pl, ", ", pb, ", ", pr, "], dilation: [", dh, ", ", dw,
+            "], groups: ", groups, ", bias: ", bias ? "true" : "false", "}");
+        INFO(params << " on " << n << "x" << cg * groups << "x" << h << "x" << w);
+        const auto x = testing::random_tensor({n, cg * groups, h, w}, 100 + trial);
+        const auto r = run_layer("conv", params, {x}, 5 + trial);
+        const auto want = reference(x, r.weights[0], bias ? &r.weights[1] : nullptr, og * groups,
+                                    kh, kw, sh, sw, pt, pl, oh, ow, dh, dw, groups);
+        testing::check_close(r.outputs[0], {n, og * groups, oh, ow}, want);
+    }
+}
+
+TEST_CASE("conv: 1x1 fast path and fused relu match the reference", "[conv][cpu]") {
+    const auto x = testing::random_tensor({2, 16, 9, 7}, 3);
+    const auto r = run_layer("conv", "{out_channels: 24, kernel: 1, activation: relu}", {x}, 9);
+    auto want = reference(x, r.weights[0], &r.weights[1], 24, 1, 1, 1, 1, 0, 0, 9, 7, 1, 1, 1);
+    for (auto& v : want) v = v > 0 ? v : 0;
+    testing::check_close(r.outputs[0], {2, 24, 9, 7}, want);
+}
