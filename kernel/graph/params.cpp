@@ -40,7 +40,7 @@ YAML::Node resolve(const YAML::Node& value, const substitutions* subst, const st
             throw located_error(loc_of(v, file), cat("unknown block parameter '$", name, "'",
                                                      did_you_mean(name, known)));
         }
-        v = it->second;
+        v.reset(it->second);  // rebind: Node::operator= would overwrite the referenced node
     }
     return v;
 }

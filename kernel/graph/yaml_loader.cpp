@@ -252,14 +252,17 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
 std::vector<int> loader::add_any(scope& s, const std::string& local, const YAML::Node& node,
                                  const std::string& type, const std::vector<int>& inputs) {
     const std::string full = s.prefix + local;
-    if (blocks_ && blocks_[type]) return add_block(s, full, node, blocks_[type], inputs);
+    if (blocks_.IsMap()) {
+        const YAML::Node& blocks = blocks_;
+        if (const YAML::Node b = blocks[type]) return add_block(s, full, node, b, inputs);
+    }
     const layer_type* t = reg_.find(type);
     if (!t) {
         try {
             reg_.get(type);
         } catch (const std::exception& e) {
             std::string msg = e.what();
-            if (blocks_) {
+            if (blocks_.IsMap() && blocks_.size()) {
                 std::vector<std::string> names;
                 for (const auto& kv : blocks_) names.push_back(kv.first.Scalar());
                 msg += cat(" (blocks in this file: ", join(names, ", "), ")");
@@ -280,7 +283,8 @@ std::vector<int> loader::add_block(scope& outer, const std::string& full, const 
     if (const YAML::Node params = block["params"]) {
         expect_map(params, cat("params of block '", type, "'"));
         for (const auto& kv : params) {
-            subst[kv.first.Scalar()] = resolve(kv.second, outer.subst, file_);
+            subst.erase(kv.first.Scalar());  // YAML::Node's operator= writes through: rebind
+            subst.emplace(kv.first.Scalar(), resolve(kv.second, outer.subst, file_));
             param_names.push_back(kv.first.Scalar());
         }
     }
@@ -293,7 +297,8 @@ std::vector<int> loader::add_block(scope& outer, const std::string& full, const 
             fail(kv.first, cat("unknown key '", key, "' in node '", full, "' (block ", type, ")",
                                did_you_mean(key, known)));
         }
-        subst[key] = resolve(kv.second, outer.subst, file_);
+        subst.erase(key);
+        subst.emplace(key, resolve(kv.second, outer.subst, file_));
     }
     scope inner{full + ".", {}, &subst, full};
     std::vector<std::string> in_names = {"x"};
