@@ -1,0 +1,14 @@
+// concat.hpp: parameters of concatenation of N inputs along one axis (float32 or int64).
+#pragma once
+
+#include <cnnkit/params.hpp>
+
+namespace cnnkit::plugins::concat {
+
+struct params {
+    std::int32_t axis = 1;  // negative counts from the end: -1 is the last axis
+};
+
+}  // namespace cnnkit::plugins::concat
+
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::concat::params, axis);
