@@ -1,0 +1,30 @@
+// upsample.hpp: parameters of 2-D spatial resizing on NCHW (ONNX Resize, nn.Upsample).
+#pragma once
+
+#include <cnnkit/params.hpp>
+
+namespace cnnkit::plugins::upsample {
+
+enum class mode_kind : std::uint8_t { nearest, bilinear };
+// ONNX coordinate_transformation_mode: how an output coordinate maps to an input coordinate.
+enum class coordinate_kind : std::uint8_t { asymmetric, half_pixel, pytorch_half_pixel,
+                                            align_corners };
+enum class nearest_kind : std::uint8_t { floor, round_prefer_floor, round_prefer_ceil, ceil };
+
+struct params {
+    mode_kind mode = mode_kind::nearest;
+    glm::vec2 scale{2.0f, 2.0f};    // {h, w}; used when size is {0, 0}
+    glm::ivec2 size{0, 0};          // {h, w}; explicit output extent
+    coordinate_kind coordinate = coordinate_kind::asymmetric;
+    nearest_kind nearest_mode = nearest_kind::floor;  // rounding of nearest's source coordinate
+};
+
+}  // namespace cnnkit::plugins::upsample
+
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::upsample::params, mode, scale, size, coordinate,
+                    nearest_mode);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::mode_kind, nearest, bilinear);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::coordinate_kind, asymmetric, half_pixel,
+                  pytorch_half_pixel, align_corners);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::nearest_kind, floor, round_prefer_floor,
+                  round_prefer_ceil, ceil);
