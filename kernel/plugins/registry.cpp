@@ -50,7 +50,14 @@ std::vector<fs::path> registry::search_path(const std::vector<fs::path>& extra) 
     if (const char* env = std::getenv("CNNKIT_PLUGIN_PATH"))
         for (const auto& part : split(env, ':'))
             if (!part.empty()) dirs.emplace_back(part);
-    return dirs;
+    // The same folder named twice (relative and absolute) is searched once.
+    std::vector<fs::path> unique;
+    for (const auto& d : dirs) {
+        const fs::path key = fs::weakly_canonical(d, ec);
+        const fs::path norm = ec ? d : key;
+        if (std::find(unique.begin(), unique.end(), norm) == unique.end()) unique.push_back(norm);
+    }
+    return unique;
 }
 
 void registry::load_dir(const fs::path& dir) {
