@@ -1,0 +1,201 @@
+// pool_test.cpp: pool shapes (ONNX ceil rule, global, indices), refusals, and the CPU kernel
+// against a plain loop reference on random shapes and params.
+#include "testing.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+using namespace cnnkit;
+using testing::run_layer;
+
+namespace {
+
+const char* yes_no(bool b) { return b ? "true" : "false"; }
+
+struct pool_case {
+    std::string mode = "max";
+    int kh = 2, kw = 2, sh = 2, sw = 2;
+    int pads[4] = {0, 0, 0, 0};  // top, left, bottom, right
+    int dh = 1, dw = 1;
+    bool ceil = false, include_pad = false, global = false, indices = false;
+
+    std::string yaml() const {
+        return cat("{mode: ", mode, ", kernel: [", kh, ", ", kw, "], stride: [", sh, ", ", sw,
+                   "], pad: [", pads[0], ", ", pads[1], ", ", pads[2], ", ", pads[3],
+                   "], dilation: [", dh, ", ", dw, "], ceil_mode: ", yes_no(ceil),
+                   ", count_include_pad: ", yes_no(include_pad), ", global: ", yes_no(global),
+                   ", indices: ", yes_no(indices), "}");
+    }
+};
+
+struct pooled {
+    std::int64_t oh = 0, ow = 0;
+    std::vector<float> y;
+    std::vector<std::int64_t> idx;
+};
+
+// ONNX output extent, written from the spec text.
+std::int64_t out_extent(std::int64_t in, int k, int s, int d, int pb, int pe, bool ceil) {
+    const double size = double(in + pb + pe - d * (k - 1) - 1) / s + 1;
+    if (!ceil) return static_cast<std::int64_t>(std::floor(size));
+    auto out = static_cast<std::int64_t>(std::ceil(size));
+    if ((out - 1) * s >= in + pb) --out;
+    return out;
+}
+
+// The pooling definition, one window at a time.
+pooled reference(const kernel::host_tensor& x, pool_case p) {
+    const auto n = x.shape[0], ch = x.shape[1], h = x.shape[2], w = x.shape[3];
+    if (p.global) p = {p.mode, int(h), int(w), 1, 1, {0, 0, 0, 0}, 1, 1};
+    pooled r;
+    r.oh = out_extent(h, p.kh, p.sh, p.dh, p.pads[0], p.pads[2], p.ceil);
+    r.ow = out_extent(w, p.kw, p.sw, p.dw, p.pads[1], p.pads[3], p.ceil);
+    for (std::int64_t i = 0; i < n * ch; ++i)
+        for (std::int64_t oy = 0; oy < r.oh; ++oy)
+            for (std::int64_t ox = 0; ox < r.ow; ++ox) {
+                double sum = 0, sq = 0, best = -INFINITY;
+                std::int64_t valid = 0, padded = 0, at = -1;
+                for (int ky = 0; ky < p.kh; ++ky)
+                    for (int kx = 0; kx < p.kw; ++kx) {
+                        const std::int64_t iy = oy * p.sh - p.pads[0] + ky * p.dh;
+                        const std::int64_t ix = ox * p.sw - p.pads[1] + kx * p.dw;
+                        if (iy >= h + p.pads[2] || ix >= w + p.pads[3]) continue;  // overhang
+                        ++padded;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                        ++valid;
+                        const std::int64_t flat = (i * h + iy) * w + ix;
+                        const double v = x.f32()[flat];
+                        sum += v;
+                        sq += v * v;
+                        if (v > best) best = v, at = flat;
+                    }
+                double out = best;
+                if (p.mode == "avg") out = sum / double(p.include_pad ? padded : valid);
+                if (p.mode == "l2") out = std::sqrt(sq);
+                r.y.push_back(static_cast<float>(out));
+                r.idx.push_back(at);
+            }
+    return r;
+}
+
+void check_against_reference(const kernel::host_tensor& x, const pool_case& p) {
+    INFO(p.yaml() << " on " << x.shape);
+    const auto want = reference(x, p);
+    const auto r = run_layer("pool", p.yaml(), {x});
+    const sdk::shape s{x.shape[0], x.shape[1], want.oh, want.ow};
+    testing::check_close(r.outputs[0], s, want.y);
+    if (!p.indices) return;
+    REQUIRE(r.outputs.size() == 2);
+    sdk::shape si = s;
+    si.raw.dtype = CNNKIT_DTYPE_I64;
+    REQUIRE(r.outputs[1].shape == si);
+    const auto* got = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+    std::int64_t bad = 0;
+    for (std::size_t i = 0; i < want.idx.size(); ++i) bad += got[i] != want.idx[i];
+    CHECK(bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("pool: 2x2 default stride on 32x32 gives 16x16", "[pool][shape]") {
+    const auto s = testing::infer_layer("pool", "{}", {{2, 3, 32, 32}});
+    REQUIRE(s.size() == 1);
+    CHECK(s[0] == sdk::shape{2, 3, 16, 16});
+}
+
+TEST_CASE("pool: ceil_mode drops a last window that starts in the right pad", "[pool][shape]") {
+    // ceil((5 + 2 - 2) / 2) + 1 = 4, but window 3 would start at 6 - 1 = 5, past the input.
+    const auto s = testing::infer_layer("pool", "{kernel: 2, stride: 2, pad: 1, ceil_mode: true}",
+                                        {{1, 1, 5, 5}});
+    CHECK(s[0] == sdk::shape{1, 1, 3, 3});
+    const auto f = testing::infer_layer("pool", "{kernel: 3, stride: 2, ceil_mode: true}",
+                                        {{1, 1, 4, 4}});
+    CHECK(f[0] == sdk::shape{1, 1, 2, 2});
+}
+
+TEST_CASE("pool: global gives Nx C x1x1 and indices add an int64 output", "[pool][shape]") {
+    const auto g = testing::infer_layer("pool", "{mode: avg, global: true}", {{2, 5, 7, 9}});
+    CHECK(g[0] == sdk::shape{2, 5, 1, 1});
+    const auto i = testing::infer_layer("pool", "{kernel: 3, stride: 1, indices: true}",
+                                        {{1, 2, 6, 6}});
+    REQUIRE(i.size() == 2);
+    CHECK(i[1] == sdk::shape({1, 2, 4, 4}, sdk::dtype::i64));
+}
+
+TEST_CASE("pool: bad geometry and params are refused with the values", "[pool][shape]") {
+    REQUIRE_THROWS_WITH(testing::infer_layer("pool", "{kernel: 5}", {{1, 1, 3, 3}}),
+                        Catch::Contains("does not fit input {1, 1, 3, 3}"));
+    REQUIRE_THROWS_WITH(testing::infer_layer("pool", "{mode: avg, indices: true}", {{1, 1, 4, 4}}),
+                        Catch::Contains("pool indices need mode max, got mode avg"));
+    REQUIRE_THROWS_WITH(testing::infer_layer("pool", "{kernel: 1, pad: 1}", {{1, 1, 4, 4}}),
+                        Catch::Contains("with no input element"));
+    REQUIRE_THROWS_WITH(testing::infer_layer("pool", "{}", {{1, 4, 4}}),
+                        Catch::Contains("NCHW input, got {1, 4, 4}"));
+}
+
+TEST_CASE("pool: ONNX ceil-mode examples give the published values", "[pool][cpu]") {
+    std::vector<float> v(16);
+    for (int i = 0; i < 16; ++i) v[i] = float(i + 1);
+    const auto x = testing::make_tensor({1, 1, 4, 4}, v);
+    const auto m = run_layer("pool", "{kernel: 3, stride: 2, ceil_mode: true}", {x});
+    testing::check_close(m.outputs[0], {1, 1, 2, 2}, {11, 12, 15, 16});
+    const auto a = run_layer("pool", "{mode: avg, kernel: 3, stride: 2, ceil_mode: true}", {x});
+    testing::check_close(a.outputs[0], {1, 1, 2, 2}, {6, 7.5f, 12, 13.5f});
+}
+
+TEST_CASE("pool: count_include_pad counts pads but not the ceil overhang", "[pool][cpu]") {
+    const auto x = testing::make_tensor({1, 1, 4, 4}, std::vector<float>(16, 1.0f));
+    // Windows start at -1, 1, 3: valid/padded taps per axis are 2/3, 3/3, 1/2.
+    const auto r = run_layer(
+        "pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true, count_include_pad: true}",
+        {x});
+    const float f[3] = {2.0f / 3, 1.0f, 0.5f};
+    std::vector<float> want;
+    for (float a : f)
+        for (float b : f) want.push_back(a * b);
+    testing::check_close(r.outputs[0], {1, 1, 3, 3}, want);
+    const auto e = run_layer("pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true}", {x});
+    testing::check_close(e.outputs[0], {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
+}
+
+TEST_CASE("pool: CPU matches the reference on random shapes, modes and params", "[pool][cpu]") {
+    std::mt19937 rng(1234);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    const char* modes[] = {"max", "avg", "l2"};
+    for (int trial = 0; trial < 36; ++trial) {
+        pool_case p;
+        p.mode = modes[trial % 3];
+        p.kh = pick(1, 4), p.kw = pick(1, 4), p.sh = pick(1, 3), p.sw = pick(1, 3);
+        p.dh = pick(1, 2), p.dw = pick(1, 2);
+        p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);  // asymmetric
+        p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
+        p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
+        p.indices = p.mode == "max" && pick(0, 1);
+        const int h = pick(p.dh * (p.kh - 1) + 2, 15), w = pick(p.dw * (p.kw - 1) + 2, 15);
+        const auto x = testing::random_tensor({pick(1, 2), pick(1, 3), h, w}, 50 + trial);
+        check_against_reference(x, p);
+    }
+}
+
+TEST_CASE("pool: global avg, max and l2 reduce the whole plane", "[pool][cpu]") {
+    const auto x = testing::random_tensor({2, 3, 5, 7}, 77);
+    for (const char* mode : {"max", "avg", "l2"}) {
+        pool_case p;
+        p.mode = mode;
+        p.global = true;
+        check_against_reference(x, p);
+    }
+}
+
+TEST_CASE("pool: indices hold the ONNX flat NCHW argmax with dilation and pads", "[pool][cpu]") {
+    const auto x = testing::random_tensor({2, 3, 9, 8}, 5);
+    pool_case p;
+    p.kh = 3, p.kw = 2, p.sh = 2, p.sw = 1, p.dh = 2, p.dw = 3;
+    p.pads[0] = 1, p.pads[1] = 0, p.pads[2] = 2, p.pads[3] = 1;
+    p.ceil = true;
+    p.indices = true;
+    check_against_reference(x, p);
+}
