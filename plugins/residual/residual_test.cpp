@@ -21,18 +21,19 @@ std::int64_t params_of(const graph& g) {
 }
 }  // namespace
 
-TEST_CASE("residual: a basic unit keeps the shape and has torchvision's 73,984 parameters",
+TEST_CASE("residual: a basic unit keeps the shape and has torchvision's 73,984 learnable parameters",
           "[residual][shape]") {
-    const graph g = load("{name: layer1.0, type: residual, channels: 64}", "[1, 64, 56, 56]");
+    const graph g = load("{name: layer1, type: residual, channels: 64, repeat: 1}", "[1, 64, 56, 56]");
     CHECK(g.tensors[g.outputs[0].second].shape == sdk::shape{1, 64, 56, 56});
-    CHECK(params_of(g) == 73984);  // 2 x (64*64*9) + 2 x 4 x 64 batch-norm tensors
+    // torchvision counts 73,984 learnable; we also count the 2 x 2 x 64 running statistics.
+    CHECK(params_of(g) == 73984 + 256);
     CHECK(g.weights[0].name == "layer1.0.conv1.weight");
     CHECK(g.weights[2].name == "layer1.0.bn1.bias");
 }
 
 TEST_CASE("residual: a strided bottleneck projects its shortcut (downsample.0/.1)",
           "[residual][shape]") {
-    const graph g = load("{name: layer2.0, type: residual, channels: 128, stride: 2, bottleneck: true}",
+    const graph g = load("{name: layer2, type: residual, channels: 128, stride: 2, bottleneck: true, repeat: 1}",
                          "[1, 256, 56, 56]");
     CHECK(g.tensors[g.outputs[0].second].shape == sdk::shape{1, 512, 28, 28});
     bool has_downsample = false;
