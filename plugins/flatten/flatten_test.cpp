@@ -30,7 +30,8 @@ TEST_CASE("flatten: axis splits the dims into [before, after]", "[flatten][shape
 
 TEST_CASE("flatten: an axis outside [-rank, rank] is refused", "[flatten][shape]") {
     REQUIRE_THROWS_WITH(infer_layer("flatten", "{axis: 5}", {{2, 3, 4, 5}}),
-                        Catch::Contains("flatten axis 5 is outside [-4, 4] for input {2, 3, 4, 5}"));
+                        Catch::Contains("flatten axis 5 is outside [-4, 4] for input "
+                                        "{2, 3, 4, 5}"));
 }
 
 TEST_CASE("reshape: 0 copies a dim and -1 takes the rest", "[flatten][reshape][shape]") {
@@ -41,7 +42,8 @@ TEST_CASE("reshape: 0 copies a dim and -1 takes the rest", "[flatten][reshape][s
     CHECK(infer_layer("reshape", "{shape: [24], rank: 1}", {s})[0] == sdk::shape{24});
 }
 
-TEST_CASE("reshape: a shape that changes the element count is refused", "[flatten][reshape][shape]") {
+TEST_CASE("reshape: a shape that changes the element count is refused",
+          "[flatten][reshape][shape]") {
     const sdk::shape s{2, 3, 4};
     REQUIRE_THROWS_WITH(infer_layer("reshape", "{shape: [5, 5], rank: 2}", {s}),
                         Catch::Contains("reshape of {2, 3, 4} (24 elements) to {5, 5} gives "
