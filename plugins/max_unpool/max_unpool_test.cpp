@@ -32,7 +32,8 @@ std::vector<float> reference(const kernel::host_tensor& x, const kernel::host_te
                              std::int64_t total) {
     std::vector<float> y(static_cast<std::size_t>(total), 0.0f);
     const auto* ip = reinterpret_cast<const std::int64_t*>(idx.bytes.data());
-    for (std::int64_t i = 0; i < x.shape.numel(); ++i) y[static_cast<std::size_t>(ip[i])] = x.f32()[i];
+    for (std::int64_t i = 0; i < x.shape.numel(); ++i)
+        y[static_cast<std::size_t>(ip[i])] = x.f32()[i];
     return y;
 }
 

@@ -116,7 +116,7 @@ TEST_CASE("pool: ceil_mode drops a last window that starts in the right pad", "[
     CHECK(f[0] == sdk::shape{1, 1, 2, 2});
 }
 
-TEST_CASE("pool: global gives Nx C x1x1 and indices add an int64 output", "[pool][shape]") {
+TEST_CASE("pool: global gives {N, C, 1, 1} and indices add an int64 output", "[pool][shape]") {
     const auto g = testing::infer_layer("pool", "{mode: avg, global: true}", {{2, 5, 7, 9}});
     CHECK(g[0] == sdk::shape{2, 5, 1, 1});
     const auto i = testing::infer_layer("pool", "{kernel: 3, stride: 1, indices: true}",
@@ -149,15 +149,14 @@ TEST_CASE("pool: ONNX ceil-mode examples give the published values", "[pool][cpu
 TEST_CASE("pool: count_include_pad counts pads but not the ceil overhang", "[pool][cpu]") {
     const auto x = testing::make_tensor({1, 1, 4, 4}, std::vector<float>(16, 1.0f));
     // Windows start at -1, 1, 3: valid/padded taps per axis are 2/3, 3/3, 1/2.
-    const auto r = run_layer(
-        "pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true, count_include_pad: true}",
-        {x});
+    const std::string geo = "mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true";
+    const auto r = run_layer("pool", "{" + geo + ", count_include_pad: true}", {x});
     const float f[3] = {2.0f / 3, 1.0f, 0.5f};
     std::vector<float> want;
     for (float a : f)
         for (float b : f) want.push_back(a * b);
     testing::check_close(r.outputs[0], {1, 1, 3, 3}, want);
-    const auto e = run_layer("pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true}", {x});
+    const auto e = run_layer("pool", "{" + geo + "}", {x});
     testing::check_close(e.outputs[0], {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
 }
 

@@ -1,0 +1,118 @@
+// fc_test.cpp: fc and gemm shapes, refusals, and CPU results against plain triple loops.
+#include "testing.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace cnnkit;
+using testing::run_layer;
+
+namespace {
+
+const char* yes_no(bool b) { return b ? "true" : "false"; }
+
+// y[i][o] = sum_k x[i][k] * w[o][k] + b[o]
+std::vector<float> fc_reference(const kernel::host_tensor& x, const std::vector<float>& w,
+                                const std::vector<float>* b, std::int64_t out) {
+    const std::int64_t n = x.shape[0], k = x.shape.numel() / n;
+    std::vector<float> y;
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t o = 0; o < out; ++o) {
+            double acc = b ? (*b)[o] : 0.0;
+            for (std::int64_t j = 0; j < k; ++j) acc += double(x.f32()[i * k + j]) * w[o * k + j];
+            y.push_back(static_cast<float>(acc));
+        }
+    return y;
+}
+
+// ONNX Gemm by definition; c_shape {rows, cols} with 1 meaning broadcast.
+std::vector<float> gemm_reference(const kernel::host_tensor& a, const kernel::host_tensor& b,
+                                  const kernel::host_tensor* c, bool ta, bool tb, float alpha,
+                                  float beta, std::int64_t m, std::int64_t n, std::int64_t k) {
+    std::vector<float> y;
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+            double acc = 0;
+            for (std::int64_t l = 0; l < k; ++l)
+                acc += double(a.f32()[ta ? l * m + i : i * k + l]) *
+                       b.f32()[tb ? j * k + l : l * n + j];
+            double cv = 0;
+            if (c) {
+                const auto rank = c->shape.rank();
+                const std::int64_t cr = rank == 2 ? c->shape[0] : 1, cc = c->shape[rank - 1];
+                cv = c->f32()[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
+            }
+            y.push_back(static_cast<float>(alpha * acc + beta * cv));
+        }
+    return y;
+}
+
+}  // namespace
+
+TEST_CASE("fc: [N, C, H, W] flattens to K = C*H*W and gives [N, out]", "[fc][shape]") {
+    const auto s = testing::infer_layer("fc", "{out_features: 10}", {{4, 3, 5, 5}});
+    CHECK(s[0] == sdk::shape{4, 10});
+}
+
+TEST_CASE("fc: out_features must be set and the input must have a batch dim", "[fc][shape]") {
+    REQUIRE_THROWS_WITH(testing::infer_layer("fc", "{}", {{4, 8}}),
+                        Catch::Contains("fc out_features must be > 0, got 0"));
+    REQUIRE_THROWS_WITH(testing::infer_layer("fc", "{out_features: 3}", {{8}}),
+                        Catch::Contains("rank >= 2, got {8}"));
+}
+
+TEST_CASE("fc: CPU matches the reference on random shapes, with and without bias",
+          "[fc][cpu]") {
+    std::mt19937 rng(7);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int trial = 0; trial < 10; ++trial) {
+        const int n = pick(1, 150), out = pick(1, 300), bias = pick(0, 1);
+        const sdk::shape s = trial % 2 ? sdk::shape{n, pick(1, 40)}
+                                       : sdk::shape{n, pick(1, 4), pick(1, 5), pick(1, 5)};
+        const std::string params = cat("{out_features: ", out, ", bias: ", yes_no(bias), "}");
+        INFO(params << " on " << s);
+        const auto x = testing::random_tensor(s, 300 + trial);
+        const auto r = run_layer("fc", params, {x}, 11 + trial);
+        REQUIRE(r.weight_shapes[0] == sdk::shape{out, s.numel() / n});
+        const auto want = fc_reference(x, r.weights[0], bias ? &r.weights[1] : nullptr, out);
+        testing::check_close(r.outputs[0], {n, out}, want, 1e-4f, 1e-4f);
+    }
+}
+
+TEST_CASE("gemm: trans flags pick M, N, K; C must broadcast to [M, N]", "[fc][gemm][shape]") {
+    CHECK(testing::infer_layer("gemm", "{trans_a: true, trans_b: true}", {{5, 3}, {7, 5}})[0] ==
+          sdk::shape{3, 7});
+    CHECK(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {3, 1}})[0] == sdk::shape{3, 7});
+    REQUIRE_THROWS_WITH(testing::infer_layer("gemm", "{}", {{3, 5}, {4, 7}}),
+                        Catch::Contains("gemm inner dims differ: A {3, 5} (trans_a false) has "
+                                        "K = 5, B {4, 7} (trans_b false) has K = 4"));
+    REQUIRE_THROWS_WITH(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {2, 7}}),
+                        Catch::Contains("gemm C {2, 7} does not broadcast to {3, 7}"));
+    REQUIRE_THROWS_WITH(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {3}}),
+                        Catch::Contains("gemm C {3} does not broadcast to {3, 7}"));
+}
+
+TEST_CASE("gemm: CPU matches the reference for every trans and C broadcast", "[fc][gemm][cpu]") {
+    std::mt19937 rng(21);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int trial = 0; trial < 16; ++trial) {
+        const bool ta = trial & 1, tb = trial & 2;
+        const int m = pick(1, 140), n = pick(1, 200), k = pick(1, 50);
+        const float alpha = pick(-20, 20) / 10.0f, beta = pick(-20, 20) / 10.0f;
+        const sdk::shape as = ta ? sdk::shape{k, m} : sdk::shape{m, k};
+        const sdk::shape bs = tb ? sdk::shape{n, k} : sdk::shape{k, n};
+        const sdk::shape c_shapes[] = {{n}, {1, n}, {m, 1}, {m, n}, {1}, {1, 1}};
+        const int ci = pick(-1, 5);
+        const std::string params = cat("{trans_a: ", yes_no(ta), ", trans_b: ", yes_no(tb),
+                                       ", alpha: ", alpha, ", beta: ", beta, "}");
+        std::vector<kernel::host_tensor> in{testing::random_tensor(as, 400 + trial),
+                                            testing::random_tensor(bs, 500 + trial)};
+        if (ci >= 0) in.push_back(testing::random_tensor(c_shapes[ci], 600 + trial));
+        INFO(params << " A " << as << " B " << bs << " C " << (ci >= 0 ? in[2].shape : as));
+        const auto r = run_layer("gemm", params, in);
+        const auto want = gemm_reference(in[0], in[1], ci >= 0 ? &in[2] : nullptr, ta, tb, alpha,
+                                         beta, m, n, k);
+        testing::check_close(r.outputs[0], {m, n}, want, 1e-4f, 1e-4f);
+    }
+}

@@ -1,0 +1,26 @@
+// flatten.hpp: parameters of the copy-only layers flatten (ONNX Flatten), reshape (ONNX Reshape,
+// allowzero = 0) and dropout (identity at inference); any dtype, data unchanged.
+#pragma once
+
+#include <cnnkit/params.hpp>
+
+namespace cnnkit::plugins::flatten {
+
+struct params {
+    std::int32_t axis = 1;  // output [prod(dims[0:axis]), prod(dims[axis:])]; negative from end
+};
+
+struct reshape_params {
+    std::array<std::int32_t, 8> shape{};  // first `rank` used: 0 copies the input dim, -1 infers
+    std::int32_t rank = 0;
+};
+
+struct dropout_params {
+    float ratio = 0.5f;  // training only; inference passes x through
+};
+
+}  // namespace cnnkit::plugins::flatten
+
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::params, axis);
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::reshape_params, shape, rank);
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::dropout_params, ratio);
