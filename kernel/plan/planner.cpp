@@ -116,11 +116,9 @@ plan make_plan(const graph& g, const plan_options& opt) {
                 p.tensors[t] = p.tensors[src];
                 p.tensors[src].bytes = 0;  // ownership moves to the output
                 ++p.in_place;
-            } else if (opt.reuse) {
-                p.tensors[t] = {arena.allocate(bytes, deps), bytes};
             } else {
-                p.tensors[t] = {arena.end(), bytes};
-                arena.allocate(bytes, deps);
+                // Without reuse nothing is ever released, so this always grows the arena.
+                p.tensors[t] = {arena.allocate(bytes, deps), bytes};
             }
         }
         if (nd.workspace) {
