@@ -89,6 +89,8 @@ int cmd_run(int argc, char** argv) {
     fs::create_directories(*out_dir, ec);
     if (ec) throw error(cat(*out_dir, ": cannot create output folder: ", ec.message()));
     for (const auto& [name, t] : outs) {
+        if (name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
+            throw error(cat("output '", name, "' cannot be written as a file in ", *out_dir));
         const fs::path file = fs::path(*out_dir) / (name + ".npy");
         write_npy(file, t);
         std::cout << name << ": " << shape_text(t.shape) << " -> " << file.string() << '\n';

@@ -60,5 +60,5 @@ TEST_CASE("cli: missing weights, unknown options and missing files exit 1 with a
     CHECK(out == "error: /nonexistent.yaml: cannot open network file\n");
     CHECK(testing::run_cnnkit("run " + dir + "/net.yaml --random-weights 1 --input image=" + dir +
                                   "/nope.npy --output-dir " + dir + "/o3", out) == 1);
-    CHECK(out == "error: " + dir + "/nope.npy: cannot open\n");
+    CHECK(out == "error: " + dir + "/nope.npy: cannot open .npy file\n");
 }

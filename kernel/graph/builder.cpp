@@ -1,6 +1,7 @@
 // builder.cpp: adding layers to a graph: create, infer shapes, declare weights, expand composites.
 #include "graph/graph.hpp"
 #include "graph/params.hpp"
+#include "util/limits.hpp"
 
 #include <cstring>
 
@@ -35,9 +36,10 @@ int graph_builder::add_input(const std::string& name, const sdk::shape& shape) {
     for (const auto& t : g_.tensors)
         if (t.name == name) throw error(cat("duplicate input name '", name, "'"));
     for (std::uint32_t i = 0; i < shape.rank(); ++i)
-        sdk::expect(shape[i] > 0 && shape[i] <= (std::int64_t{1} << 31), "input '", name,
+        sdk::expect(shape[i] > 0 && shape[i] <= limits::max_dim, "input '", name,
                     "' has a bad dimension ", shape[i], " in ", shape);
-    sdk::expect(shape.numel() <= (std::int64_t{1} << 32), "input '", name, "' is too large");
+    sdk::expect(limits::checked_numel(shape).has_value(), "input '", name, "' ", shape,
+                " is over the ", limits::max_tensor_bytes, "-byte tensor limit");
     g_.tensors.push_back({name, shape, -1, {}});
     g_.inputs.push_back(static_cast<int>(g_.tensors.size() - 1));
     return g_.inputs.back();
@@ -83,16 +85,19 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
     std::uint32_t n_out = 0;
     cnnkit_diag d{};
     check_status(api.infer(self.get(), in.data(), n_in, out, 8, &n_out, &d), d, type, "infer");
-    sdk::expect(n_out >= 1, "layer produced no outputs");
+    sdk::expect(n_out >= 1 && n_out <= 8, "layer produced ", n_out, " outputs (1 to 8)");
     for (std::uint32_t i = 0; i < n_out; ++i) {
         const sdk::shape s(out[i]);
         sdk::expect(s.rank() >= 1 && s.rank() <= CNNKIT_MAX_RANK, "output ", i, " has rank ",
                     s.rank());
         for (std::uint32_t k = 0; k < s.rank(); ++k)
-            sdk::expect(s[k] > 0 && s[k] <= (std::int64_t{1} << 31), "output ", i,
+            sdk::expect(s[k] > 0 && s[k] <= limits::max_dim, "output ", i,
                         " has a bad dimension: ", s);
-        sdk::expect(s.numel() <= (std::int64_t{1} << 32), "output ", i, " is too large: ", s);
+        sdk::expect(limits::checked_numel(s).has_value(), "output ", i, " ", s, " is over the ",
+                    limits::max_tensor_bytes, "-byte tensor limit");
     }
+    sdk::expect(g_.nodes.size() < limits::max_nodes, "the network has more than ",
+                limits::max_nodes, " nodes");
 
     node nd;
     nd.name = name;
@@ -106,7 +111,13 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
         std::uint32_t n_w = 0;
         check_status(api.weights(self.get(), in.data(), n_in, w, 16, &n_w, &d), d, type,
                      "weights");
+        sdk::expect(n_w <= 16, "layer declared ", n_w, " weights (at most 16)");
         for (std::uint32_t i = 0; i < n_w; ++i) {
+            const sdk::shape ws(w[i].shape);
+            sdk::expect(ws.rank() >= 1 && ws.rank() <= CNNKIT_MAX_RANK &&
+                            limits::checked_numel(ws).has_value(),
+                        "weight '", w[i].name, "' has a bad shape or is over the ",
+                        limits::max_tensor_bytes, "-byte tensor limit");
             g_.weights.push_back({cat(name, '.', w[i].name), w[i].shape,
                                   static_cast<cnnkit_weight_init>(w[i].init),
                                   static_cast<int>(g_.nodes.size())});

@@ -3,6 +3,7 @@
 #include "graph/yaml_loader.hpp"
 
 #include "graph/params.hpp"
+#include "util/limits.hpp"
 #include "util/text.hpp"
 
 #include <fstream>
@@ -47,6 +48,13 @@ private:
                 fail(kv.first, cat("unknown key '", key, "' in ", where,
                                    did_you_mean(key, allowed)));
         }
+    }
+    // Outputs become files DIR/<name>.npy: a name must not leave DIR.
+    void check_output_name(const YAML::Node& n) const {
+        const std::string name = n.IsScalar() ? n.Scalar() : "";
+        if (name.empty() || name.find_first_of("/\\") != std::string::npos ||
+            name.find('\0') != std::string::npos || name == "." || name == "..")
+            fail(n, cat("output name '", name, "' must be a plain file name (no '/' or '\\')"));
     }
     std::int64_t as_int(const YAML::Node& n, const std::string& what, std::int64_t lo,
                         std::int64_t hi) const;
@@ -154,9 +162,15 @@ void loader::load(const YAML::Node& root, const load_options& opt) {
         b_.add_output("out", last[0]);
     } else if (outs.IsMap()) {
         check_unique_keys(outs, file_);
-        for (const auto& kv : outs) b_.add_output(kv.first.Scalar(), lookup(top, kv.second)[0]);
+        for (const auto& kv : outs) {
+            check_output_name(kv.first);
+            b_.add_output(kv.first.Scalar(), lookup(top, kv.second)[0]);
+        }
     } else if (outs.IsSequence()) {
-        for (const auto& ref : outs) b_.add_output(ref.Scalar(), lookup(top, ref)[0]);
+        for (const auto& ref : outs) {
+            check_output_name(ref);
+            b_.add_output(ref.Scalar(), lookup(top, ref)[0]);
+        }
     } else {
         fail(outs, "'outputs:' must be a map of name: tensor or a list of tensors");
     }
@@ -316,6 +330,32 @@ std::vector<int> loader::add_block(scope& outer, const std::string& full, const 
     return out;
 }
 
+// Refuses documents nested deeper than max_yaml_depth or, counting every alias where it is
+// used, larger than max_yaml_nodes (a "billion laughs" file), before anything walks them.
+void check_yaml_size(const YAML::Node& root, const std::string& file) {
+    std::vector<std::pair<YAML::Node, int>> stack{{root, 0}};
+    std::size_t visited = 0;
+    while (!stack.empty()) {
+        auto [n, depth] = stack.back();
+        stack.pop_back();
+        if (++visited > limits::max_yaml_nodes)
+            throw located_error(loc_of(n, file), cat("the document has more than ",
+                                                     limits::max_yaml_nodes, " YAML nodes"));
+        if (!n.IsMap() && !n.IsSequence()) continue;
+        if (depth >= limits::max_yaml_depth)
+            throw located_error(loc_of(n, file), cat("YAML nests deeper than ",
+                                                     limits::max_yaml_depth, " levels"));
+        for (const auto& item : n) {
+            if (n.IsMap()) {
+                stack.emplace_back(item.first, depth + 1);
+                stack.emplace_back(item.second, depth + 1);
+            } else {
+                stack.emplace_back(item, depth + 1);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 graph load_yaml_text(const registry& reg, const std::string& text, const std::string& name,
@@ -326,6 +366,7 @@ graph load_yaml_text(const registry& reg, const std::string& text, const std::st
     } catch (const YAML::Exception& e) {
         throw located_error({name, e.mark.line + 1, e.mark.column + 1}, e.msg);
     }
+    check_yaml_size(root, name);
     graph g;
     g.file = name;
     loader(reg, g, name).load(root, opt);
@@ -334,6 +375,7 @@ graph load_yaml_text(const registry& reg, const std::string& text, const std::st
 
 graph load_yaml_file(const registry& reg, const std::filesystem::path& file,
                      const load_options& opt) {
+    limits::regular_file_size(file, "network file", limits::max_yaml_bytes);
     std::ifstream in(file, std::ios::binary);
     if (!in) throw error(cat(file.string(), ": cannot open network file"));
     std::ostringstream text;

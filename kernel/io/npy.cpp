@@ -1,12 +1,15 @@
 // npy.cpp: the .npy format (version 1.0-3.0 headers).
 #include "io/npy.hpp"
 
+#include "util/limits.hpp"
+
 #include <cnnkit/error.hpp>
 
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace cnnkit::kernel {
@@ -45,6 +48,9 @@ host_tensor parse_npy(const unsigned char* data, std::size_t size, const std::st
     } else {
         throw error(cat(name, ": unsupported .npy version ", major));
     }
+    if (header_len > limits::max_npy_header)
+        throw error(cat(name, ": .npy header of ", header_len, " bytes is over the ",
+                        limits::max_npy_header, "-byte limit"));
     if (header_len > size - offset) throw error(cat(name, ": truncated .npy header"));
     const std::string header(reinterpret_cast<const char*>(data + offset), header_len);
     offset += header_len;
@@ -65,7 +71,7 @@ host_tensor parse_npy(const unsigned char* data, std::size_t size, const std::st
         } catch (const std::exception&) {
             throw error(cat(name, ": bad shape '(", shape_text, ")' in .npy header"));
         }
-        if (d < 0 || d > (1ll << 31)) throw error(cat(name, ": bad dimension ", d));
+        if (d < 0 || d > limits::max_dim) throw error(cat(name, ": bad dimension ", d));
         dims.push_back(d);
         pos += used;
     }
@@ -73,13 +79,7 @@ host_tensor parse_npy(const unsigned char* data, std::size_t size, const std::st
     if (dims.size() > CNNKIT_MAX_RANK) throw error(cat(name, ": rank ", dims.size(), " > 8"));
     host_tensor t;
     t.shape = sdk::shape::of_rank(static_cast<std::uint32_t>(dims.size()));
-    std::int64_t numel = 1;
-    for (std::size_t i = 0; i < dims.size(); ++i) {
-        t.shape[i] = dims[i];
-        if (dims[i] != 0 && numel > (std::int64_t{1} << 40) / dims[i])
-            throw error(cat(name, ": too many elements"));
-        numel *= dims[i];
-    }
+    for (std::size_t i = 0; i < dims.size(); ++i) t.shape[i] = dims[i];
     std::size_t in_size = 4;
     if (descr == "<f4" || descr == "|f4") {
     } else if (descr == "<f8") {
@@ -90,6 +90,11 @@ host_tensor parse_npy(const unsigned char* data, std::size_t size, const std::st
     } else {
         throw error(cat(name, ": dtype '", descr, "' is not supported (use float32)"));
     }
+    const auto checked = limits::checked_numel(dims, static_cast<std::int64_t>(in_size));
+    if (!checked)
+        throw error(cat(name, ": shape ", dims, " is over the ", limits::max_tensor_bytes,
+                        "-byte tensor limit"));
+    const std::int64_t numel = *checked;
     const std::size_t need = static_cast<std::size_t>(numel) * in_size;
     if (size - offset < need)
         throw error(cat(name, ": holds ", size - offset, " data bytes, shape needs ", need));
@@ -110,9 +115,13 @@ host_tensor parse_npy(const unsigned char* data, std::size_t size, const std::st
 }
 
 host_tensor read_npy(const std::filesystem::path& file) {
+    const std::int64_t size = limits::regular_file_size(
+        file, ".npy file", limits::max_tensor_bytes + 2 * limits::max_npy_header);
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw error(cat(file.string(), ": cannot open"));
-    std::vector<unsigned char> data((std::istreambuf_iterator<char>(in)), {});
+    if (!in) throw error(cat(file.string(), ": cannot open .npy file"));
+    std::vector<unsigned char> data(static_cast<std::size_t>(size));
+    in.read(reinterpret_cast<char*>(data.data()), size);
+    if (in.gcount() != size) throw error(cat(file.string(), ": read failed"));
     return parse_npy(data.data(), data.size(), file.string());
 }
 
@@ -133,23 +142,28 @@ std::vector<unsigned char> encode_npy(const host_tensor& t) {
 }
 
 void write_file_atomic(const std::filesystem::path& file, const std::vector<unsigned char>& bytes) {
-    const std::filesystem::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw error(cat(file.string(), ": cannot write"));
-        out.write(reinterpret_cast<const char*>(bytes.data()),
-                  static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::filesystem::remove(tmp);
-            throw error(cat(file.string(), ": write failed"));
-        }
+    // mkstemp: a fresh name opened O_EXCL, so a planted file or symlink is never written through.
+    std::string tmp = file.string() + ".tmp-XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) throw error(cat(file.string(), ": cannot write: ", std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, file, ec);
-    if (ec) {
-        std::filesystem::remove(tmp);
-        throw error(cat(file.string(), ": cannot rename into place: ", ec.message()));
+    const int err = done < bytes.size() ? errno : (::fsync(fd) != 0 ? errno : 0);
+    ::close(fd);
+    if (err || done < bytes.size()) {
+        ::unlink(tmp.c_str());
+        throw error(cat(file.string(), ": write failed: ", std::strerror(err ? err : EIO)));
+    }
+    ::chmod(tmp.c_str(), 0644);  // mkstemp creates 0600; outputs are ordinary files
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        throw error(cat(file.string(), ": cannot rename into place: ", std::strerror(e)));
     }
 }
 

@@ -1,12 +1,15 @@
 // weights.cpp: safetensors reading/writing and weight binding.
 #include "weights/weights.hpp"
 
+#include "util/limits.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
 #include <random>
+#include <set>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,12 +41,25 @@ std::shared_ptr<safetensors_file> safetensors_file::open(const std::filesystem::
     const auto* bytes = static_cast<const unsigned char*>(f->map_);
     std::uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
-    if (header_len > f->size_ - 8 || header_len > (100u << 20))
+    if (header_len > limits::max_safetensors_header)
+        throw error(cat(name, ": header declares ", header_len, " bytes, over the ",
+                        limits::max_safetensors_header, "-byte limit"));
+    if (header_len > f->size_ - 8)
         throw error(cat(name, ": header declares ", header_len, " bytes, file has ",
                         f->size_ - 8));
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
+        // Refuse what a plain parse would hide: a repeated tensor name (the last would win)
+        // and nesting deeper than a safetensors header has.
+        std::set<std::string> seen;
+        auto check = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& j) {
+            if (depth > 4) throw error("safetensors header nests deeper than 4");
+            if (ev == nlohmann::json::parse_event_t::key && depth == 1 &&
+                !seen.insert(j.get<std::string>()).second)
+                throw error(cat("duplicate tensor name '", j.get<std::string>(), "'"));
+            return true;
+        };
+        header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, check);
     } catch (const std::exception& e) {
         throw error(cat(name, ": bad safetensors header: ", e.what()));
     }
@@ -58,14 +74,15 @@ std::shared_ptr<safetensors_file> safetensors_file::open(const std::filesystem::
             e.dtype = v.at("dtype").get<std::string>();
             std::size_t esize = e.dtype == "F32" ? 4 : e.dtype == "F64" || e.dtype == "I64" ? 8
                               : e.dtype == "F16" || e.dtype == "BF16" ? 2 : 1;
-            std::uint64_t numel = 1;
-            for (const auto& d : v.at("shape")) {
-                const auto x = d.get<std::int64_t>();
-                if (x < 0 || x > (std::int64_t{1} << 40) || (x && numel > (1ull << 40) / x))
-                    throw error(cat("bad dimension ", x));
-                e.shape.push_back(x);
-                numel *= static_cast<std::uint64_t>(x);
-            }
+            const auto& dims = v.at("shape");
+            if (!dims.is_array() || dims.size() > CNNKIT_MAX_RANK)
+                throw error(cat("shape must be a list of at most ", CNNKIT_MAX_RANK, " numbers"));
+            for (const auto& d : dims) e.shape.push_back(d.get<std::int64_t>());
+            const auto checked = limits::checked_numel(e.shape, static_cast<std::int64_t>(esize));
+            if (!checked)
+                throw error(cat("shape ", e.shape, " is over the ", limits::max_tensor_bytes,
+                                "-byte tensor limit"));
+            const auto numel = static_cast<std::uint64_t>(*checked);
             const auto& off = v.at("data_offsets");
             const auto b = off.at(0).get<std::uint64_t>(), en = off.at(1).get<std::uint64_t>();
             if (b > en || en > data_size)
