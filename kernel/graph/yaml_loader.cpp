@@ -6,6 +6,8 @@
 #include "util/limits.hpp"
 #include "util/text.hpp"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -363,6 +365,9 @@ graph load_yaml_text(const registry& reg, const std::string& text, const std::st
     YAML::Node root;
     try {
         root = YAML::Load(text);
+    } catch (const YAML::DeepRecursion& e) {  // yaml-cpp stops at depth 500 with "bad file"
+        throw located_error({name, e.mark.line + 1, e.mark.column + 1},
+                            cat("YAML nests deeper than ", limits::max_yaml_depth, " levels"));
     } catch (const YAML::Exception& e) {
         throw located_error({name, e.mark.line + 1, e.mark.column + 1}, e.msg);
     }

@@ -92,8 +92,8 @@ host_tensor parse_npy(const unsigned char* data, std::size_t size, const std::st
     }
     const auto checked = limits::checked_numel(dims, static_cast<std::int64_t>(in_size));
     if (!checked)
-        throw error(cat(name, ": shape ", dims, " is over the ", limits::max_tensor_bytes,
-                        "-byte tensor limit"));
+        throw error(cat(name, ": shape ", dims, " is outside the limits (",
+                        limits::tensor_limits_text(), ")"));
     const std::int64_t numel = *checked;
     const std::size_t need = static_cast<std::size_t>(numel) * in_size;
     if (size - offset < need)

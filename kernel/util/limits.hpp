@@ -32,6 +32,10 @@ std::optional<std::int64_t> checked_numel(const Dims& dims, std::int64_t element
     }
     return n;
 }
+// What checked_numel allows, for messages.
+inline std::string tensor_limits_text() {
+    return cat("extents 0..", max_dim, ", at most ", max_tensor_bytes, " bytes per tensor");
+}
 inline std::optional<std::int64_t> checked_numel(const sdk::shape& s) {
     return checked_numel(s.dims(), s.type() == sdk::dtype::i64 ? 8 : 4);
 }

@@ -80,8 +80,8 @@ std::shared_ptr<safetensors_file> safetensors_file::open(const std::filesystem::
             for (const auto& d : dims) e.shape.push_back(d.get<std::int64_t>());
             const auto checked = limits::checked_numel(e.shape, static_cast<std::int64_t>(esize));
             if (!checked)
-                throw error(cat("shape ", e.shape, " is over the ", limits::max_tensor_bytes,
-                                "-byte tensor limit"));
+                throw error(cat("shape ", e.shape, " is outside the limits (",
+                                limits::tensor_limits_text(), ")"));
             const auto numel = static_cast<std::uint64_t>(*checked);
             const auto& off = v.at("data_offsets");
             const auto b = off.at(0).get<std::uint64_t>(), en = off.at(1).get<std::uint64_t>();
