@@ -59,6 +59,41 @@ float activate(act_fn f, float x) {
     }
 }
 
+// Rows (ci, ky, kx) of the im2col matrix for output pixels [c0, c0 + nc) of one image and group:
+// col[r * nc + j]; zeros where the kernel reads padding. Copies whole runs of an output row.
+void im2col(const params& p, const geometry& g, const float* xin, std::int64_t cg, std::int64_t c0,
+            std::int64_t nc, float* col) {
+    const std::int64_t kh = p.kernel[0], kw = p.kernel[1], sh = p.stride[0], sw = p.stride[1];
+    for (std::int64_t r = 0; r < cg * kh * kw; ++r) {
+        const std::int64_t ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
+        const float* plane = xin + ci * g.h * g.w;
+        float* dst = col + r * nc;
+        std::int64_t oy = c0 / g.ow, ox = c0 % g.ow;
+        for (std::int64_t j = 0; j < nc; ox = 0, ++oy) {
+            const std::int64_t run = std::min(g.ow - ox, nc - j);
+            const std::int64_t iy = oy * sh - g.pad_t + ky * p.dilation[0];
+            const std::int64_t ix0 = ox * sw - g.pad_l + kx * p.dilation[1];
+            float* d = dst + j;
+            j += run;
+            if (iy < 0 || iy >= g.h) {
+                std::fill(d, d + run, 0.0f);
+                continue;
+            }
+            const float* src = plane + iy * g.w;
+            // Output columns t in [lo, hi) read inside the row: 0 <= ix0 + t * sw < w.
+            const std::int64_t lo = std::min(run, ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw);
+            const std::int64_t hi =
+                std::max(lo, std::min(run, ix0 >= g.w ? 0 : (g.w - ix0 + sw - 1) / sw));
+            std::fill(d, d + lo, 0.0f);
+            if (sw == 1)
+                std::copy(src + ix0 + lo, src + ix0 + hi, d + lo);
+            else
+                for (std::int64_t t = lo; t < hi; ++t) d[t] = src[ix0 + t * sw];
+            std::fill(d + hi, d + run, 0.0f);
+        }
+    }
+}
+
 struct conv_layer {
     using params = conv::params;
     static constexpr const char* type = "conv";
@@ -92,7 +127,9 @@ struct conv_layer {
         const bool direct = p.kernel[0] == 1 && p.kernel[1] == 1 && p.stride[0] == 1 &&
                             p.stride[1] == 1 && g.pad_t == 0 && g.pad_l == 0 && g.oh == g.h &&
                             g.ow == g.w;
-        const std::int64_t tile = 256;
+        // Column tiles: the im2col tile (kk x tile floats) stays within about 1 MiB of cache.
+        const std::int64_t tile =
+            direct ? 1024 : std::clamp<std::int64_t>((262144 / kk) / 16 * 16, 64, 2048);
         const std::int64_t tiles = (cols + tile - 1) / tile;
         c.host.parallel_for(0, g.n * p.groups * tiles, [&](std::int64_t job) {
             const std::int64_t t = job % tiles, grp = (job / tiles) % p.groups,
@@ -106,20 +143,9 @@ struct conv_layer {
                              out, cols);
             } else {
                 thread_local std::vector<float> col;
+                if (col.capacity() == 0) col.reserve(1 << 20);  // once per thread, for all layers
                 col.resize(static_cast<std::size_t>(kk * nc));
-                for (std::int64_t r = 0; r < kk; ++r) {
-                    const std::int64_t ci = r / (p.kernel[0] * p.kernel[1]);
-                    const std::int64_t ky = (r / p.kernel[1]) % p.kernel[0], kx = r % p.kernel[1];
-                    const float* plane = xin + ci * g.h * g.w;
-                    float* dst = col.data() + r * nc;
-                    for (std::int64_t j = 0; j < nc; ++j) {
-                        const std::int64_t oy = (c0 + j) / g.ow, ox = (c0 + j) % g.ow;
-                        const std::int64_t iy = oy * p.stride[0] - g.pad_t + ky * p.dilation[0];
-                        const std::int64_t ix = ox * p.stride[1] - g.pad_l + kx * p.dilation[1];
-                        dst[j] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? plane[iy * g.w + ix]
-                                                                              : 0.0f;
-                    }
-                }
+                im2col(p, g, xin, cg, c0, nc, col.data());
                 c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, col.data(), nc, 0.0f, out,
                              cols);
             }

@@ -97,3 +97,29 @@ TEST_CASE("conv: 1x1 fast path and fused relu match the reference", "[conv][cpu]
     for (auto& v : want) v = v > 0 ? v : 0;
     testing::check_close(r.outputs[0], {2, 24, 9, 7}, want);
 }
+
+TEST_CASE("conv: column tiles that split output rows match the reference", "[conv][cpu]") {
+    // 64 channels x 3x3 gives 576-row im2col tiles of 448 columns: rows of 25 and 13 split.
+    const struct { int h, w, s, pad, dil; } cases[] = {{30, 25, 1, 1, 1}, {27, 25, 2, 2, 1},
+                                                       {26, 25, 1, 0, 2}, {40, 26, 3, 1, 1}};
+    for (const auto& k : cases) {
+        const int oh = (k.h + 2 * k.pad - 2 * k.dil - 1) / k.s + 1;
+        const int ow = (k.w + 2 * k.pad - 2 * k.dil - 1) / k.s + 1;
+        INFO(k.h << "x" << k.w << " stride " << k.s << " pad " << k.pad << " dilation " << k.dil);
+        const auto x = testing::random_tensor({1, 64, k.h, k.w}, 11);
+        const auto r = run_layer("conv", cnnkit::cat("{out_channels: 5, kernel: 3, stride: ", k.s,
+                                                     ", pad: ", k.pad, ", dilation: ", k.dil, "}"),
+                                 {x}, 4);
+        const auto want = reference(x, r.weights[0], &r.weights[1], 5, 3, 3, k.s, k.s, k.pad,
+                                    k.pad, oh, ow, k.dil, k.dil, 1);
+        testing::check_close(r.outputs[0], {1, 5, oh, ow}, want);
+    }
+}
+
+TEST_CASE("conv: 1x1 over more than one 1024-column tile matches the reference", "[conv][cpu]") {
+    const auto x = testing::random_tensor({1, 8, 40, 37}, 12);
+    const auto r = run_layer("conv", "{out_channels: 6, kernel: 1, activation: relu6}", {x}, 2);
+    auto want = reference(x, r.weights[0], &r.weights[1], 6, 1, 1, 1, 1, 0, 0, 40, 37, 1, 1, 1);
+    for (auto& v : want) v = std::min(std::max(v, 0.0f), 6.0f);
+    testing::check_close(r.outputs[0], {1, 6, 40, 37}, want);
+}

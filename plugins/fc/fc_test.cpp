@@ -116,3 +116,22 @@ TEST_CASE("gemm: CPU matches the reference for every trans and C broadcast", "[f
         testing::check_close(r.outputs[0], {m, n}, want, 1e-4f, 1e-4f);
     }
 }
+
+TEST_CASE("gemm: one-row A (the host's GEMV path) matches the reference for every trans",
+          "[fc][gemm][cpu]") {
+    for (int trial = 0; trial < 4; ++trial) {
+        const bool ta = trial & 1, tb = trial & 2;
+        const int n = 300, k = 37;
+        const sdk::shape as = ta ? sdk::shape{k, 1} : sdk::shape{1, k};
+        const sdk::shape bs = tb ? sdk::shape{n, k} : sdk::shape{k, n};
+        const std::string params =
+            cat("{trans_a: ", yes_no(ta), ", trans_b: ", yes_no(tb), ", alpha: 0.5, beta: 2}");
+        std::vector<kernel::host_tensor> in{testing::random_tensor(as, 700 + trial),
+                                            testing::random_tensor(bs, 710 + trial),
+                                            testing::random_tensor({1, n}, 720 + trial)};
+        INFO(params);
+        const auto r = run_layer("gemm", params, in);
+        const auto want = gemm_reference(in[0], in[1], &in[2], ta, tb, 0.5, 2, 1, n, k);
+        testing::check_close(r.outputs[0], {1, n}, want, 1e-4f, 1e-4f);
+    }
+}

@@ -37,6 +37,17 @@ void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int6
             for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] *= beta;
         return;
     }
+    if (m == 1 && n > 1) {  // a row times a matrix: GEMV streams the matrix once
+        if (tb)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n), static_cast<int>(k),
+                        alpha, b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta,
+                        c, 1);
+        else
+            cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(k), static_cast<int>(n),
+                        alpha, b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta,
+                        c, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
                 static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));

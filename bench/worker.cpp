@@ -1,0 +1,124 @@
+// worker.cpp: the cnnkit side of bench/compare: loads a network once, then times one inference
+// per "run" line read from stdin (so the driver can interleave engines), or measures FMA peak.
+#include "network.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace cnnkit;
+using namespace cnnkit::kernel;
+
+namespace {
+
+// 16 independent AVX-512 FMA chains (more than latency x ports): GFLOP/s of one thread.
+__attribute__((target("avx512f"))) double fma_gflops_avx512(double seconds) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    std::int64_t iters = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    double elapsed = 0;
+    while (elapsed < seconds) {
+        for (int r = 0; r < 4096; ++r)
+            for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+        iters += 4096;
+        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    alignas(64) float lanes[16];
+    float sink = 0;
+    for (int i = 0; i < 16; ++i) {
+        _mm512_store_ps(lanes, acc[i]);
+        sink += lanes[i];
+    }
+    if (sink == 12345.0f) std::cerr << "";  // keeps the chains alive
+    return double(iters) * 16 * 16 * 2 / elapsed / 1e9;
+}
+
+double fma_peak(int threads, double seconds) {
+    std::vector<double> per(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] { per[t] = fma_gflops_avx512(seconds); });
+    for (auto& th : pool) th.join();
+    double sum = 0;
+    for (double v : per) sum += v;
+    return sum;
+}
+
+int usage() {
+    std::cerr << "usage: cnnkit_bench_worker MODEL.yaml --input FILE.npy [--threads N] "
+                 "[--weights W.safetensors] [--layers]\n"
+                 "       cnnkit_bench_worker --peak THREADS\n"
+                 "reads 'run' lines on stdin, answers each with the inference time in ms\n";
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() == 2 && a[0] == "--peak") {
+        const int threads = std::stoi(a[1]);
+        std::vector<double> runs;
+        for (int i = 0; i < 5; ++i) runs.push_back(fma_peak(threads, 0.2));
+        std::cout << *std::max_element(runs.begin(), runs.end()) << std::endl;
+        return 0;
+    }
+    if (a.empty()) return usage();
+    network_options opt;
+    opt.random_seed = 1;
+    std::string input;
+    bool layers = false;
+    for (std::size_t i = 1; i < a.size(); ++i) {
+        if (a[i] == "--threads" && i + 1 < a.size()) opt.threads = std::stoi(a[++i]);
+        else if (a[i] == "--input" && i + 1 < a.size()) input = a[++i];
+        else if (a[i] == "--weights" && i + 1 < a.size()) opt.weights = a[++i], opt.random_seed.reset();
+        else if (a[i] == "--layers") layers = true;
+        else return usage();
+    }
+    if (input.empty()) return usage();
+    registry reg;
+    for (const auto& dir : registry::search_path({})) reg.load_dir(dir);
+    auto net = network::load(reg, a[0], opt);
+    std::map<std::string, host_tensor> in{{net->g().tensors[net->g().inputs.at(0)].name,
+                                           read_npy(input)}};
+    std::int64_t macs = 0;
+    for (const auto& n : net->g().nodes) macs += n.macs;
+    std::cout << "ready macs=" << macs << std::endl;
+    std::vector<double> node_ms(net->g().nodes.size());
+    timing_sink sink;
+    if (layers)
+        sink = [&](const node_timing& t) {
+            node_ms[t.node] += std::chrono::duration<double, std::milli>(t.end - t.start).count();
+        };
+    std::string line;
+    int runs = 0;
+    while (std::getline(std::cin, line)) {
+        if (line == "quit") break;
+        if (line == "layers") {  // name type macs total-ms over all runs so far
+            for (std::size_t i = 0; i < node_ms.size(); ++i) {
+                const auto& n = net->g().nodes[i];
+                std::cout << n.name << ' ' << n.type->api->type << ' ' << n.macs << ' '
+                          << node_ms[i] / std::max(runs, 1) << '\n';
+            }
+            std::cout << "end" << std::endl;
+            continue;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        net->run(in, sink);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        ++runs;
+        std::cout << ms << std::endl;
+    }
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+}
