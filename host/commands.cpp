@@ -15,8 +15,6 @@ namespace cnnkit::host {
 namespace fs = std::filesystem;
 using namespace cnnkit::kernel;
 
-namespace {
-
 const std::set<std::string> common_valued = {"plugins", "weights", "random-weights", "threads",
                                              "batch", "backend"};
 
@@ -56,8 +54,6 @@ std::string grouped(std::int64_t v) {
     }
     return out;
 }
-
-}  // namespace
 
 int cmd_run(int argc, char** argv) {
     const args a(argc, argv, 2, [] {
