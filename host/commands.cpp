@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "args.hpp"
+#include "classify.hpp"
 #include "graph/params.hpp"
 #include "network.hpp"
 
@@ -13,8 +14,6 @@
 namespace cnnkit::host {
 namespace fs = std::filesystem;
 using namespace cnnkit::kernel;
-
-namespace {
 
 const std::set<std::string> common_valued = {"plugins", "weights", "random-weights", "threads",
                                              "batch", "backend"};
@@ -56,12 +55,10 @@ std::string grouped(std::int64_t v) {
     return out;
 }
 
-}  // namespace
-
 int cmd_run(int argc, char** argv) {
     const args a(argc, argv, 2, [] {
         auto v = common_valued;
-        v.insert({"input", "output-dir"});
+        v.insert({"input", "output-dir", "image", "labels", "top"});
         return v;
     }(), {});
     if (a.positional().size() != 1)
@@ -69,10 +66,14 @@ int cmd_run(int argc, char** argv) {
                     "[--weights W.safetensors | --random-weights SEED] [--threads N]");
     const fs::path model = a.positional()[0];
     const auto out_dir = a.get("output-dir");
-    if (!out_dir) throw error("cnnkit run needs --output-dir DIR");
+    const auto image = a.get("image");
+    if (!out_dir && !image) throw error("cnnkit run needs --output-dir DIR (or --image FILE)");
+    const int top = static_cast<int>(a.get_int("top", 5, 1, 1 << 20));
     auto reg = load_plugins(a);
     auto net = network::load(*reg, model, net_options(a));
     std::map<std::string, host_tensor> inputs;
+    const auto labels = a.get("labels") ? read_labels_file(*a.get("labels")) : net->g().labels;
+    if (image) inputs.insert(image_input(net->g(), *image, std::cout));
     for (const auto& spec : a.all("input")) {
         const auto eq = spec.find('=');
         if (eq == std::string::npos || eq == 0)
@@ -85,6 +86,10 @@ int cmd_run(int argc, char** argv) {
         throw error(cat("give the input: --input ", net->g().tensors[net->g().inputs[0]].name,
                         "=FILE.npy"));
     const auto outs = net->run(inputs);
+    if (image) {
+        print_top_k(std::cout, outs, labels, top);
+        if (!out_dir) return 0;
+    }
     std::error_code ec;
     fs::create_directories(*out_dir, ec);
     if (ec) throw error(cat(*out_dir, ": cannot create output folder: ", ec.message()));

@@ -1,4 +1,5 @@
 // main.cpp: `cnnkit COMMAND ...`: dispatch, help, and the one place errors become exit codes.
+#include "bench.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
         if (cmd == "run") return cnnkit::host::cmd_run(argc, argv);
         if (cmd == "check") return cnnkit::host::cmd_check(argc, argv);
         if (cmd == "layers") return cnnkit::host::cmd_layers(argc, argv);
+        if (cmd == "bench") return cnnkit::host::cmd_bench(argc, argv);
+        if (cmd == "profile") return cnnkit::host::cmd_profile(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 // the weights each node expects) and graph_builder, which creates layers and checks as it adds.
 #pragma once
 
+#include "graph/preprocess.hpp"
 #include "plugins/registry.hpp"
 #include "util/located.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,8 @@ struct graph {
     std::vector<weight_info> weights;
     std::vector<int> inputs;                           // tensor ids, in declaration order
     std::vector<std::pair<std::string, int>> outputs;  // public name -> tensor id
+    std::optional<preprocess_spec> preprocess;          // `preprocess:` (images -> input)
+    std::vector<std::string> labels;                    // `labels:` (class names)
 
     std::int64_t param_count(const node& n) const;
 };

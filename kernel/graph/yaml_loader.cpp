@@ -154,6 +154,12 @@ void loader::load(const YAML::Node& root, const load_options& opt) {
         top.names[kv.first.Scalar()] = {id};
         if (first.empty()) first = {id};
     }
+    if (const YAML::Node pre = root["preprocess"]) {
+        std::vector<std::pair<std::string, sdk::shape>> shapes;
+        for (int t : g_.inputs) shapes.emplace_back(g_.tensors[t].name, g_.tensors[t].shape);
+        g_.preprocess = parse_preprocess(pre, file_, shapes);
+    }
+    if (const YAML::Node labels = root["labels"]) g_.labels = parse_labels(labels, file_);
     const YAML::Node nodes = root["nodes"];
     if (!nodes || !nodes.IsSequence() || nodes.size() == 0)
         fail(nodes ? nodes : root, "a network needs 'nodes:', a non-empty list");
