@@ -30,7 +30,7 @@ TEST_CASE("configs: alexnet conv1 gives 55x55x96 with 34,944 parameters; 60,965,
     std::string out;
     REQUIRE(testing::run_cnnkit("check " + testing::source_path("configs/alexnet.yaml"), out) == 0);
     CHECK(row_of(out, "conv1") ==
-          std::vector<std::string>{"conv1", "conv", "1x96x55x55", "34,944", "105,415,200"});
+          std::vector<std::string>{"conv1", "conv", "1x96x55x55", "34,944", "105,415,200", "0"});
     CHECK_THAT(out, Catch::Contains("total: 18 nodes, 60,965,224 parameters"));
     CHECK_THAT(out, Catch::Contains("output prob: 1x1000"));
 }
