@@ -40,7 +40,8 @@ def rename_sequential(state, nodes):
     """Renames the weighted modules of state (in their order) to `nodes`, keeping the suffix."""
     modules = list(OrderedDict.fromkeys(_module_of(k) for k in state))
     if len(modules) != len(nodes):
-        raise ValueError(f"the state_dict has {len(modules)} weighted modules ({modules}), "
+        shown = ", ".join(modules[:5]) + (", ..." if len(modules) > 5 else "")
+        raise ValueError(f"the state_dict has {len(modules)} weighted modules ({shown}), "
                          f"the preset names {len(nodes)}")
     table = dict(zip(modules, nodes))
     return OrderedDict((table[_module_of(k)] + k[len(_module_of(k)):], v)
