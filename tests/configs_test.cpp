@@ -95,6 +95,17 @@ TEST_CASE("configs: parameter totals are the published ones (torchvision, Caffe,
     CHECK(totals_of("resnet50.yaml").second == 53120);
 }
 
+TEST_CASE("configs: check lists resnet18's running statistics as buffers, not parameters",
+          "[configs][cli]") {
+    std::string out;
+    REQUIRE(testing::run_cnnkit("check " + testing::source_path("configs/resnet18.yaml"), out) ==
+            0);
+    CHECK(row_of(out, "bn1") ==
+          std::vector<std::string>{"bn1", "batch_norm", "1x64x112x112", "128", "802,816", "128"});
+    CHECK_THAT(out, Catch::Contains("11,689,512 parameters"));
+    CHECK_THAT(out, Catch::Contains("9,600 buffer values"));
+}
+
 TEST_CASE("configs: every network runs with --random-weights and gives finite outputs",
           "[configs][cli]") {
     const std::string dir = testing::temp_dir("configs_run");
