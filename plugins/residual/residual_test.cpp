@@ -79,3 +79,21 @@ nodes:
         want[i] = std::max(0.0f, b.f32()[i] + x.f32()[i]);
     testing::check_close(y, x.shape, want, 1e-6f, 1e-6f);
 }
+
+TEST_CASE("residual: units: 4 is a stage layer2.0 .. layer2.3 that strides only in its first unit",
+          "[residual][shape]") {
+    const graph g = load("{name: layer2, type: residual, channels: 128, stride: 2, "
+                         "bottleneck: true, units: 4}",
+                         "[1, 256, 56, 56]");
+    CHECK(g.tensors[g.outputs[0].second].shape == sdk::shape{1, 512, 28, 28});
+    int downsamples = 0;
+    bool last_unit = false;
+    for (const auto& w : g.weights) {
+        downsamples += w.name.find("downsample.0.weight") != std::string::npos;
+        last_unit |= w.name == "layer2.3.conv3.weight";
+    }
+    CHECK(downsamples == 1);  // torchvision: only layer2.0 projects its shortcut
+    CHECK(last_unit);
+    // torchvision resnet50's layer2: 1,219,584 parameters.
+    CHECK(params_of(g) == 1219584);
+}
