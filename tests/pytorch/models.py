@@ -29,6 +29,22 @@ class ConvBN(nn.Module):
         return F.relu(self.bn(conv(x)))
 
 
+class LeNet5(nn.Module):
+    """configs/lenet5.yaml."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c3 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+        self.c5 = nn.Conv2d(16, 120, 5)
+        self.f6, self.output = nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.avg_pool2d(torch.tanh(self.c1(x)), 2)
+        x = F.avg_pool2d(torch.tanh(self.c3(x)), 2)
+        x = torch.flatten(torch.tanh(self.c5(x)), 1)
+        return classifier_outputs(self.output(torch.tanh(self.f6(x))))
+
+
 class CaffeAlexNet(nn.Module):
     """configs/alexnet.yaml: the original two-GPU AlexNet (groups 2, LRN)."""
 
@@ -272,6 +288,7 @@ def torchvision_classifier(arch, **kwargs):
 
 # name -> (config, builder, input shape, preset of tools/torch_to_safetensors.py, torchvision?)
 NETWORKS = {
+    "lenet5": ("lenet5.yaml", LeNet5, (1, 1, 32, 32), None, False),
     "alexnet": ("alexnet.yaml", CaffeAlexNet, (1, 3, 227, 227), None, False),
     "alexnet_torchvision": ("alexnet_torchvision.yaml", torchvision_classifier("alexnet"),
                             (1, 3, 224, 224), "alexnet", True),
