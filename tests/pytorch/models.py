@@ -134,7 +134,8 @@ class DeconvNet(nn.Module):
             flips = int((got != self.indices[k]).sum())
             tie = gap <= tolerance * before.abs().max().item()
             ok &= tie
-            lines.append(f"pool{k}: {flips} argmax index(es) differ, values differ by at most "
+            lines.append(f"pool{k}: argmax indices agree" if not flips else
+                         f"pool{k}: {flips} argmax index(es) differ, their values by at most "
                          f"{gap:.2e} ({'a tie' if tie else 'NOT a tie: FAIL'})")
             indices[k] = got
         with torch.no_grad():
