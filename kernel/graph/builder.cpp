@@ -28,7 +28,13 @@ std::shared_ptr<void> create_layer(const layer_type& type,
 
 std::int64_t graph::param_count(const node& n) const {
     std::int64_t total = 0;
-    for (int w : n.weights) total += weights[w].shape.numel();
+    for (int w : n.weights) total += weights[w].buffer ? 0 : weights[w].shape.numel();
+    return total;
+}
+
+std::int64_t graph::buffer_count(const node& n) const {
+    std::int64_t total = 0;
+    for (int w : n.weights) total += weights[w].buffer ? weights[w].shape.numel() : 0;
     return total;
 }
 
@@ -118,9 +124,10 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
                             limits::checked_numel(ws).has_value(),
                         "weight '", w[i].name, "' has a bad shape or is over the ",
                         limits::max_tensor_bytes, "-byte tensor limit");
-            g_.weights.push_back({cat(name, '.', w[i].name), w[i].shape,
-                                  static_cast<cnnkit_weight_init>(w[i].init),
-                                  static_cast<int>(g_.nodes.size())});
+            g_.weights.push_back(
+                {cat(name, '.', w[i].name), w[i].shape,
+                 static_cast<cnnkit_weight_init>(w[i].init & CNNKIT_WEIGHT_INIT_MASK),
+                 static_cast<int>(g_.nodes.size()), (w[i].init & CNNKIT_WEIGHT_BUFFER) != 0});
             nd.weights.push_back(static_cast<int>(g_.weights.size() - 1));
         }
     }

@@ -40,6 +40,7 @@ struct weight_info {
     sdk::shape shape;
     cnnkit_weight_init init = CNNKIT_INIT_FAN_IN;
     int node = -1;
+    bool buffer = false;  // state such as running statistics, not a learned parameter
 };
 
 struct graph {
@@ -53,7 +54,8 @@ struct graph {
     std::optional<preprocess_spec> preprocess;          // `preprocess:` (images -> input)
     std::vector<std::string> labels;                    // `labels:` (class names)
 
-    std::int64_t param_count(const node& n) const;
+    std::int64_t param_count(const node& n) const;   // learned values of n's weights
+    std::int64_t buffer_count(const node& n) const;  // the rest: state such as running stats
 };
 
 // Adds inputs and layers to a graph, inferring shapes and expanding composites as it goes.
