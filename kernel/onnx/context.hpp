@@ -95,6 +95,11 @@ private:
 
 // Maps the current node of `c` (c.node) onto layers; throws for anything unsupported.
 void map_node(context& c);
+// Op mappings of ops_tensor.cpp, and the 2-D (NCHW) input check they share with ops.cpp.
+void pad(context& c);
+void resize(context& c);
+void constant_node(context& c);
+void need_2d(context& c, const std::string& what = "input");
 // Reads an ONNX tensor (float, double, int32, int64) as a constant.
 constant to_constant(const onnx::TensorProto& t, const std::string& what);
 std::string sanitize(const std::string& raw);
