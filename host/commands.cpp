@@ -1,10 +1,11 @@
-// commands.cpp: run, layers and check.
+// commands.cpp: run, layers, check and import.
 #include "commands.hpp"
 
 #include "args.hpp"
 #include "classify.hpp"
 #include "graph/params.hpp"
 #include "network.hpp"
+#include "onnx/importer.hpp"
 
 #include <cstdio>
 #include <iomanip>
@@ -156,6 +157,29 @@ int cmd_check(int argc, char** argv) {
     std::cout << "memory: " << grouped(static_cast<std::int64_t>(p.arena_bytes))
               << " bytes arena (" << grouped(static_cast<std::int64_t>(p.naive_bytes))
               << " without reuse), " << p.in_place << " in-place nodes\n";
+    return 0;
+}
+
+int cmd_import(int argc, char** argv) {
+    std::vector<std::string> words(argv, argv + argc);  // -o is --output
+    for (auto& w : words)
+        if (w == "-o") w = "--output";
+    std::vector<char*> ptrs;
+    for (auto& w : words) ptrs.push_back(w.data());
+    const args a(argc, ptrs.data(), 2, {"plugins", "batch", "weights", "output"}, {});
+    const auto out = a.get("output");
+    const auto weights = a.get("weights");
+    if (a.positional().size() != 1 || !out || !weights)
+        throw error("usage: cnnkit import MODEL.onnx -o NET.yaml --weights NET.safetensors");
+    auto reg = load_plugins(a);
+    std::optional<std::int64_t> batch;
+    if (a.has("batch")) batch = a.get_int("batch", 1, 1, 1 << 20);
+    const onnx_import im = import_onnx(*reg, a.positional()[0], batch);
+    load_yaml_text(*reg, im.yaml, *out);  // what we write must load
+    write_safetensors(*weights, im.weights);
+    write_file_atomic(*out, std::vector<unsigned char>(im.yaml.begin(), im.yaml.end()));
+    std::cout << "wrote " << *out << " and " << *weights << " (" << im.weights.size()
+              << " tensors)\n";
     return 0;
 }
 

@@ -18,6 +18,8 @@ const char* usage =
     "                      run a network; writes DIR/<output>.npy for each output\n"
     "  check NET.yaml      per-node table: output shape, parameters, multiply-adds\n"
     "  layers [TYPE]       the registered layer types and their params\n"
+    "  import MODEL.onnx -o NET.yaml --weights NET.safetensors\n"
+    "                      an ONNX model as a YAML network and its weights\n"
     "  --version           print the version and the plugin ABI version\n"
     "example:\n"
     "  cnnkit run configs/lenet5.yaml --random-weights 1 --input image=x.npy --output-dir out\n";
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
         if (cmd == "layers") return cnnkit::host::cmd_layers(argc, argv);
         if (cmd == "bench") return cnnkit::host::cmd_bench(argc, argv);
         if (cmd == "profile") return cnnkit::host::cmd_profile(argc, argv);
+        if (cmd == "import") return cnnkit::host::cmd_import(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {

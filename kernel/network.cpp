@@ -1,24 +1,42 @@
 // network.cpp: model loading and execution through the CPU backend.
 #include "network.hpp"
 
+#include "onnx/importer.hpp"
+
 namespace cnnkit::kernel {
 
 std::unique_ptr<network> network::load(const registry& reg, const std::filesystem::path& model,
                                        const network_options& opt) {
     const std::string ext = model.extension().string();
-    if (ext != ".yaml" && ext != ".yml")
-        throw error(cat(model.string(), ": unsupported model format '", ext,
-                        "' (expected .yaml)"));
     load_options lo;
     lo.batch = opt.batch;
+    if (ext == ".onnx") {
+        if (opt.weights)
+            throw error(cat(model.string(), ": an ONNX model carries its weights; --weights is "
+                            "for YAML networks (or use `cnnkit import` first)"));
+        // The same YAML text `cnnkit import` writes, so both paths load identically.
+        onnx_import im = import_onnx(reg, model, opt.batch);
+        const std::string name = model.string() + " (imported)";
+        graph g = load_yaml_text(reg, im.yaml, name, lo);
+        return build(std::move(g), safetensors_file::from_bytes(safetensors_bytes(im.weights), name),
+                     opt);
+    }
+    if (ext != ".yaml" && ext != ".yml")
+        throw error(cat(model.string(), ": unsupported model format '", ext,
+                        "' (expected .yaml or .onnx)"));
     return from_graph(load_yaml_file(reg, model, lo), opt);
 }
 
 std::unique_ptr<network> network::from_graph(graph g, const network_options& opt) {
-    std::unique_ptr<network> n(new network());
-    n->g_ = std::move(g);
     std::shared_ptr<safetensors_file> file;
     if (opt.weights) file = safetensors_file::open(*opt.weights);
+    return build(std::move(g), std::move(file), opt);
+}
+
+std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_file> file,
+                                        const network_options& opt) {
+    std::unique_ptr<network> n(new network());
+    n->g_ = std::move(g);
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
     n->plan_ = make_plan(n->g_, opt.planning);
     n->cpu_ = std::make_unique<cpu_executor>(n->g_, n->plan_, n->weights_, opt.threads);

@@ -1,4 +1,4 @@
-// network.hpp: the kernel's front door: load a model (YAML), bind its weights, plan it, run it.
+// network.hpp: the kernel's front door: load a model (YAML or ONNX), bind its weights, plan it, run it.
 #pragma once
 
 #include "backends/cpu/executor.hpp"
@@ -37,6 +37,8 @@ public:
 
 private:
     network() = default;
+    static std::unique_ptr<network> build(graph g, std::shared_ptr<safetensors_file> file,
+                                          const network_options& opt);
     graph g_;
     weight_store weights_;
     plan plan_;

@@ -191,13 +191,14 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
         std::string name, type;
         std::vector<YAML::Node> refs;  // explicit input references
         std::string implicit;          // previous item's name when no inputs: are given
+        bool no_inputs = false;        // `inputs: []`: a source node (constant)
     };
     std::vector<item> items;
     std::map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < list.size(); ++i) {
         const YAML::Node n = list[i];
         expect_map(n, "a node");
-        item it{n, "", "", {}, ""};
+        item it{n, "", "", {}, "", false};
         if (!n["type"]) fail(n, "node has no 'type'");
         it.type = n["type"].Scalar();
         it.name = n["name"] ? n["name"].Scalar() : cat(it.type, i);
@@ -209,6 +210,7 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
             if (in.IsScalar()) it.refs.push_back(in);
             else if (in.IsSequence()) for (const auto& r : in) it.refs.push_back(r);
             else fail(in, "'inputs:' must be a name or a list of names");
+            it.no_inputs = it.refs.empty();
         } else if (i > 0) {
             it.implicit = items.back().name;
         }
@@ -252,6 +254,7 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
         std::vector<int> in;
         if (!it.refs.empty()) {
             for (const auto& r : it.refs) in.push_back(lookup(s, r)[0]);
+        } else if (it.no_inputs) {
         } else if (!it.implicit.empty()) {
             in = {s.names.at(it.implicit)[0]};
         } else {

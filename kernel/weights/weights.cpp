@@ -38,7 +38,24 @@ std::shared_ptr<safetensors_file> safetensors_file::open(const std::filesystem::
         f->map_ = nullptr;
         throw error(cat(name, ": mmap failed"));
     }
-    const auto* bytes = static_cast<const unsigned char*>(f->map_);
+    f->parse(static_cast<const unsigned char*>(f->map_));
+    return f;
+}
+
+std::shared_ptr<safetensors_file> safetensors_file::from_bytes(std::vector<unsigned char> bytes,
+                                                               const std::string& name) {
+    std::shared_ptr<safetensors_file> f(new safetensors_file());
+    f->path_ = name;
+    f->owned_ = std::move(bytes);
+    f->size_ = f->owned_.size();
+    if (f->size_ < 8) throw error(cat(name, ": truncated safetensors data"));
+    f->parse(f->owned_.data());
+    return f;
+}
+
+void safetensors_file::parse(const unsigned char* bytes) {
+    safetensors_file* f = this;
+    const std::string& name = path_;
     std::uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
     if (header_len > limits::max_safetensors_header)
@@ -97,7 +114,6 @@ std::shared_ptr<safetensors_file> safetensors_file::open(const std::filesystem::
             throw error(cat(name, ": tensor '", it.key(), "': ", ex.what()));
         }
     }
-    return f;
 }
 
 safetensors_file::~safetensors_file() {
@@ -178,8 +194,8 @@ weight_store bind_weights(const graph& g, std::shared_ptr<safetensors_file> file
     return s;
 }
 
-void write_safetensors(const std::filesystem::path& file,
-                       const std::vector<std::pair<std::string, host_tensor>>& tensors) {
+std::vector<unsigned char> safetensors_bytes(
+    const std::vector<std::pair<std::string, host_tensor>>& tensors) {
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
     std::uint64_t offset = 0;
     for (const auto& [name, t] : tensors) {
@@ -195,7 +211,12 @@ void write_safetensors(const std::filesystem::path& file,
     for (int i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>(h.size() >> (8 * i));
     out.insert(out.end(), h.begin(), h.end());
     for (const auto& [_, t] : tensors) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
-    write_file_atomic(file, out);
+    return out;
+}
+
+void write_safetensors(const std::filesystem::path& file,
+                       const std::vector<std::pair<std::string, host_tensor>>& tensors) {
+    write_file_atomic(file, safetensors_bytes(tensors));
 }
 
 }  // namespace cnnkit::kernel

@@ -23,12 +23,17 @@ public:
         std::size_t bytes = 0;
     };
     static std::shared_ptr<safetensors_file> open(const std::filesystem::path& file);
+    // The same, over bytes held in memory (an imported model's weights); `name` is for messages.
+    static std::shared_ptr<safetensors_file> from_bytes(std::vector<unsigned char> bytes,
+                                                        const std::string& name);
     ~safetensors_file();
     const std::map<std::string, entry>& entries() const { return entries_; }
     const std::string& path() const { return path_; }
 
 private:
     safetensors_file() = default;
+    void parse(const unsigned char* bytes);  // fills entries_ from size_ bytes
+    std::vector<unsigned char> owned_;
     void* map_ = nullptr;
     std::size_t size_ = 0;
     std::string path_;
@@ -50,6 +55,9 @@ weight_store bind_weights(const graph& g, std::shared_ptr<safetensors_file> file
 // Deterministic per (seed, name): independent of declaration order.
 std::vector<float> random_weight(const weight_info& w, std::uint64_t seed);
 
+// The bytes of a .safetensors file holding these float32 / int64 tensors.
+std::vector<unsigned char> safetensors_bytes(
+    const std::vector<std::pair<std::string, host_tensor>>& tensors);
 // Writes float32 tensors as a .safetensors file (atomically).
 void write_safetensors(const std::filesystem::path& file,
                        const std::vector<std::pair<std::string, host_tensor>>& tensors);

@@ -1,5 +1,6 @@
-// flatten.cpp: flatten, reshape and dropout: shape rules only; the data is copied unchanged, and
-// not at all when the planner lets the output alias the input (in_place).
+// flatten.cpp: flatten, reshape, dropout and identity: shape rules only; the data is copied
+// unchanged, and not at all when the planner lets the output alias the input (in_place). constant
+// outputs its weight (an ONNX initializer or Constant used as a data input).
 #include "flatten.hpp"
 
 #include <cnnkit/layer.hpp>
@@ -101,9 +102,60 @@ struct dropout_layer {
     static void run(const params&, const sdk::call& c) { copy_through(c); }
 };
 
+struct identity_layer {
+    using params = sdk::no_params;
+    static constexpr const char* type = "identity";
+    static constexpr const char* doc = "identity: output = input (ONNX Identity)";
+    static constexpr bool in_place = true;
+
+    static sdk::shape infer(const params&, std::span<const sdk::shape> in) {
+        expect_one_input(type, in);
+        return in[0];
+    }
+    static void run(const params&, const sdk::call& c) { copy_through(c); }
+};
+
+struct constant_layer {
+    using params = constant_params;
+    static constexpr const char* type = "constant";
+    static constexpr const char* doc =
+        "a constant tensor: its weight 'value' (float32), output as f32 or i64; no inputs";
+
+    static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
+        sdk::expect(in.empty(), "constant takes no inputs, got ", in.size());
+        sdk::expect(p.rank >= 1 && p.rank <= 8, "constant rank must be in 1..8, got ", p.rank);
+        sdk::shape s = sdk::shape::of_rank(static_cast<std::uint32_t>(p.rank),
+                                           p.dtype == element::i64 ? sdk::dtype::i64
+                                                                   : sdk::dtype::f32);
+        for (int i = 0; i < p.rank; ++i) {
+            sdk::expect(p.shape[static_cast<std::size_t>(i)] >= 1, "constant shape dim ", i,
+                        " must be >= 1, got ", p.shape[static_cast<std::size_t>(i)]);
+            s[static_cast<std::uint32_t>(i)] = p.shape[static_cast<std::size_t>(i)];
+        }
+        return s;
+    }
+    static std::vector<sdk::weight> weights(const params& p, std::span<const sdk::shape> in) {
+        sdk::shape s = infer(p, in);
+        s.raw.dtype = CNNKIT_DTYPE_F32;
+        return {{"value", s, CNNKIT_INIT_FAN_IN}};
+    }
+    static void run(const params& p, const sdk::call& c) {
+        const float* v = c.w(0).f32();
+        const std::int64_t n = c.w(0).numel();
+        if (p.dtype == element::i64) {
+            std::int64_t* y = c.out(0).i64();
+            for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<std::int64_t>(v[i]);
+        } else {
+            std::copy(v, v + n, c.out(0).f32());
+        }
+    }
+};
+
 }  // namespace
 }  // namespace cnnkit::plugins::flatten
 
 CNNKIT_REGISTER_PLUGIN("flatten", "1.0", cnnkit::plugins::flatten::flatten_layer,
                        cnnkit::plugins::flatten::reshape_layer,
-                       cnnkit::plugins::flatten::dropout_layer)
+                       cnnkit::plugins::flatten::dropout_layer,
+                       cnnkit::plugins::flatten::identity_layer,
+                       cnnkit::plugins::flatten::constant_layer)

@@ -1,5 +1,5 @@
 // flatten.hpp: parameters of the copy-only layers flatten (ONNX Flatten), reshape (ONNX Reshape,
-// allowzero = 0) and dropout (identity at inference); any dtype, data unchanged.
+// allowzero = 0), dropout (identity at inference), identity, and constant (its weight, as a tensor).
 #pragma once
 
 #include <cnnkit/params.hpp>
@@ -19,8 +19,18 @@ struct dropout_params {
     float ratio = 0.5f;  // training only; inference passes x through
 };
 
+enum class element : std::uint8_t { f32, i64 };
+
+struct constant_params {
+    std::array<std::int32_t, 8> shape{};  // first `rank` dims of the output (and of the weight)
+    std::int32_t rank = 0;
+    element dtype = element::f32;  // the weight is float32; i64 converts (exact below 2^24)
+};
+
 }  // namespace cnnkit::plugins::flatten
 
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::params, axis);
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::reshape_params, shape, rank);
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::dropout_params, ratio);
+CNNKIT_PARAM_FIELDS(cnnkit::plugins::flatten::constant_params, shape, rank, dtype);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::flatten::element, f32, i64);

@@ -105,3 +105,44 @@ nodes:
     for (auto& v : want) v = std::tanh(v > 0 ? v : 0.0f);
     testing::check_close(out.at("out"), {6, 4, 5}, want);
 }
+
+TEST_CASE("identity: passes any tensor through unchanged", "[flatten][identity][cpu]") {
+    const auto x = testing::random_tensor({2, 3, 5}, 41);
+    const auto r = run_layer("identity", "{}", {x});
+    testing::check_close(r.outputs[0], {2, 3, 5}, values_of(x), 0, 0);
+    REQUIRE_THROWS_WITH(infer_layer("identity", "{}", {{2}, {2}}),
+                        Catch::Contains("identity takes 1 input, got 2"));
+}
+
+TEST_CASE("constant: a source node outputs its weight, as f32 or i64", "[flatten][constant][cpu]") {
+    REQUIRE_THROWS_WITH(infer_layer("constant", "{shape: [2, 0, 0, 0, 0, 0, 0, 0], rank: 2}", {}),
+                        Catch::Contains("constant shape dim 1 must be >= 1, got 0"));
+    REQUIRE_THROWS_WITH(infer_layer("constant", "{shape: [2], rank: 1}", {{2}}),
+                        Catch::Contains("constant takes no inputs, got 1"));
+    const std::string yaml = R"(
+inputs: {x: [2, 3]}
+nodes:
+  - {name: k, type: constant, inputs: [], shape: [1, 3, 0, 0, 0, 0, 0, 0], rank: 2}
+  - {name: i, type: constant, inputs: [], shape: [4, 0, 0, 0, 0, 0, 0, 0], rank: 1, dtype: i64}
+  - {name: s, type: add, inputs: [x, k]}
+outputs: {s: s, i: i}
+)";
+    kernel::graph g = kernel::load_yaml_text(testing::plugins(), yaml, "<test>");
+    REQUIRE(g.weights.size() == 2);
+    CHECK(g.weights[0].name == "k.value");
+    CHECK(g.weights[0].shape == sdk::shape{1, 3});
+    const std::vector<std::pair<std::string, kernel::host_tensor>> w = {
+        {"k.value", testing::make_tensor({1, 3}, {10, 20, 30})},
+        {"i.value", testing::make_tensor({4}, {0, 5, 7, 16777216})}};
+    const std::string file = testing::temp_dir("constant") + "/w.safetensors";
+    kernel::write_safetensors(file, w);
+    kernel::network_options opt;
+    opt.weights = file;
+    auto net = kernel::network::from_graph(std::move(g), opt);
+    const auto out = net->run({{"x", testing::make_tensor({2, 3}, {1, 2, 3, 4, 5, 6})}});
+    testing::check_close(out.at("s"), {2, 3}, {11, 22, 33, 14, 25, 36}, 0, 0);
+    const kernel::host_tensor& i = out.at("i");
+    REQUIRE(i.shape == sdk::shape({4}, sdk::dtype::i64));
+    const auto* iv = reinterpret_cast<const std::int64_t*>(i.bytes.data());
+    CHECK(std::vector<std::int64_t>(iv, iv + 4) == std::vector<std::int64_t>{0, 5, 7, 16777216});
+}

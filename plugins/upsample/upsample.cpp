@@ -47,9 +47,12 @@ float source_coordinate(coordinate_kind mode, std::int64_t x, std::int64_t in, s
         case coordinate_kind::half_pixel: return (xf + 0.5f) / scale - 0.5f;
         case coordinate_kind::pytorch_half_pixel:
             return out > 1 ? (xf + 0.5f) / scale - 0.5f : 0.0f;
-        case coordinate_kind::align_corners:
-            return out == 1 ? 0.0f
-                            : xf * static_cast<float>(in - 1) / static_cast<float>(out - 1);
+        case coordinate_kind::align_corners: {
+            // ONNX's reference divides by in * scale - 1, not floor(in * scale) - 1: they differ
+            // when a scale (not a size) gives a fractional extent.
+            const float resized = static_cast<float>(in) * scale;
+            return out == 1 ? 0.0f : xf * static_cast<float>(in - 1) / (resized - 1.0f);
+        }
         default: return xf / scale;
     }
 }

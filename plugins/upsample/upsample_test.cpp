@@ -19,7 +19,7 @@ const char* const roundings[] = {"floor", "round_prefer_floor", "round_prefer_ce
 float source(int coordinate, int x, int in, int out, float scale) {
     if (coordinate == 1 || (coordinate == 2 && out > 1)) return (x + 0.5f) / scale - 0.5f;
     if (coordinate == 2) return 0.0f;
-    if (coordinate == 3) return out == 1 ? 0.0f : x * float(in - 1) / float(out - 1);
+    if (coordinate == 3) return out == 1 ? 0.0f : x * float(in - 1) / (in * scale - 1.0f);
     return x / scale;
 }
 
@@ -143,4 +143,13 @@ TEST_CASE("upsample: CPU matches the per-pixel formula on random shapes and mode
         testing::check_close(r.outputs[0], {n, c, oh, ow},
                              reference(x, oh, ow, ush, usw, bilinear, coordinate, rounding));
     }
+}
+
+TEST_CASE("upsample: align_corners by a scale divides by in * scale - 1, as ONNX's reference",
+          "[upsample][onnx]") {
+    // test_resize_downsample_scales_linear_align_corners: 2x4 by 0.6 gives 1x2 = {1, 3.142857}.
+    const auto x = testing::make_tensor({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
+    const auto r = run_layer("upsample", "{mode: bilinear, coordinate: align_corners, "
+                                         "scale: [0.6, 0.6]}", {x});
+    testing::check_close(r.outputs[0], {1, 1, 1, 2}, {1.0f, 3.142857f});
 }
