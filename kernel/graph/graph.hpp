@@ -52,6 +52,7 @@ struct graph {
     std::vector<std::pair<std::string, int>> outputs;  // public name -> tensor id
     std::optional<preprocess_spec> preprocess;          // `preprocess:` (images -> input)
     std::vector<std::string> labels;                    // `labels:` (class names)
+    std::map<std::string, std::string> groups;          // node.group -> composite/block type
 
     std::int64_t param_count(const node& n) const;
 };
