@@ -4,6 +4,7 @@
 #include "args.hpp"
 #include "classify.hpp"
 #include "graph/params.hpp"
+#include "graph/schema.hpp"
 #include "network.hpp"
 
 #include <cstdio>
@@ -151,6 +152,13 @@ int cmd_check(int argc, char** argv) {
     std::cout << "memory: " << grouped(static_cast<std::int64_t>(p.arena_bytes))
               << " bytes arena (" << grouped(static_cast<std::int64_t>(p.naive_bytes))
               << " without reuse), " << p.in_place << " in-place nodes\n";
+    return 0;
+}
+
+int cmd_schema(int argc, char** argv) {
+    const args a(argc, argv, 2, {"plugins"}, {});
+    if (!a.positional().empty()) throw error("usage: cnnkit schema [--plugins DIR] > net.schema.json");
+    std::cout << network_schema(*load_plugins(a)) << '\n';
     return 0;
 }
 

@@ -21,5 +21,6 @@ std::string grouped(std::int64_t v);          // "61,100,840"
 int cmd_run(int argc, char** argv);
 int cmd_layers(int argc, char** argv);
 int cmd_check(int argc, char** argv);
+int cmd_schema(int argc, char** argv);
 
 }  // namespace cnnkit::host

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
         if (cmd == "bench") return cnnkit::host::cmd_bench(argc, argv);
         if (cmd == "profile") return cnnkit::host::cmd_profile(argc, argv);
         if (cmd == "graph") return cnnkit::host::cmd_graph(argc, argv);
+        if (cmd == "schema") return cnnkit::host::cmd_schema(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {
