@@ -4,6 +4,7 @@
 #include "args.hpp"
 #include "classify.hpp"
 #include "graph/params.hpp"
+#include "graph/schema.hpp"
 #include "network.hpp"
 #include "onnx/importer.hpp"
 
@@ -180,6 +181,13 @@ int cmd_import(int argc, char** argv) {
     write_file_atomic(*out, std::vector<unsigned char>(im.yaml.begin(), im.yaml.end()));
     std::cout << "wrote " << *out << " and " << *weights << " (" << im.weights.size()
               << " tensors)\n";
+    return 0;
+}
+
+int cmd_schema(int argc, char** argv) {
+    const args a(argc, argv, 2, {"plugins"}, {});
+    if (!a.positional().empty()) throw error("usage: cnnkit schema [--plugins DIR] > net.schema.json");
+    std::cout << network_schema(*load_plugins(a)) << '\n';
     return 0;
 }
 

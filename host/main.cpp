@@ -1,6 +1,7 @@
 // main.cpp: `cnnkit COMMAND ...`: dispatch, help, and the one place errors become exit codes.
 #include "bench.hpp"
 #include "commands.hpp"
+#include "draw.hpp"
 #include "report.hpp"
 
 #include <cnnkit/plugin_abi.h>
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
         if (cmd == "bench") return cnnkit::host::cmd_bench(argc, argv);
         if (cmd == "profile") return cnnkit::host::cmd_profile(argc, argv);
         if (cmd == "import") return cnnkit::host::cmd_import(argc, argv);
+        if (cmd == "graph") return cnnkit::host::cmd_graph(argc, argv);
+        if (cmd == "schema") return cnnkit::host::cmd_schema(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {

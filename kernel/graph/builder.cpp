@@ -66,6 +66,7 @@ std::vector<int> graph_builder::add_layer(const std::string& name, const layer_t
         auto self = create_layer(type, params);
         if (type.api->flags & CNNKIT_LAYER_COMPOSITE) {
             node_names_.emplace(name, -1);
+            g_.groups[name] = type.api->type;
             return expand(name, type, self.get(), inputs, where);
         }
         return add_primitive(name, type, std::move(params), std::move(self), inputs, where, group);

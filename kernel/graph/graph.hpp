@@ -53,6 +53,7 @@ struct graph {
     std::vector<std::pair<std::string, int>> outputs;  // public name -> tensor id
     std::optional<preprocess_spec> preprocess;          // `preprocess:` (images -> input)
     std::vector<std::string> labels;                    // `labels:` (class names)
+    std::map<std::string, std::string> groups;          // node.group -> composite/block type
 
     std::int64_t param_count(const node& n) const;   // learned values of n's weights
     std::int64_t buffer_count(const node& n) const;  // the rest: state such as running stats

@@ -326,6 +326,7 @@ std::vector<int> loader::add_block(scope& outer, const std::string& full, const 
         subst.emplace(key, resolve(kv.second, outer.subst, file_));
     }
     scope inner{full + ".", {}, &subst, full};
+    g_.groups[full] = type;
     std::vector<std::string> in_names = {"x"};
     if (const YAML::Node in = block["inputs"]) {
         in_names.clear();
