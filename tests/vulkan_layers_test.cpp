@@ -17,3 +17,33 @@ TEST_CASE("vulkan: every activation matches the CPU", "[activation][vulkan]") {
     check_backends_agree("clip", "{min: -1, max: 2}", {x});
     check_backends_agree("hard_sigmoid", "{alpha: 0.3, beta: 0.4}", {x});
 }
+
+TEST_CASE("vulkan: conv with stride, pads, dilation, groups, bias, activation matches the CPU",
+          "[conv][vulkan]") {
+    check_backends_agree("conv", "{out_channels: 8, kernel: 3, pad: 1}",
+                         {random_tensor({2, 5, 11, 13}, 1)});
+    check_backends_agree("conv", "{out_channels: 70, kernel: 1, bias: false}",
+                         {random_tensor({1, 33, 9, 10}, 2)});
+    check_backends_agree("conv",
+                         "{out_channels: 6, kernel: [3, 5], stride: [2, 1], pad: [1, 2, 0, 1], "
+                         "dilation: [2, 1], groups: 3, activation: relu6}",
+                         {random_tensor({2, 9, 17, 12}, 3, -3.0f, 3.0f)});
+    check_backends_agree("conv", "{out_channels: 4, kernel: 3, stride: 2, auto_pad: same_lower, "
+                                 "activation: tanh}", {random_tensor({1, 2, 8, 7}, 4)});
+    check_backends_agree("conv", "{out_channels: 3, kernel: 2, auto_pad: same_upper, "
+                                 "activation: sigmoid}", {random_tensor({1, 2, 5, 6}, 5)});
+    check_backends_agree("conv", "{out_channels: 16, kernel: 3, groups: 16, activation: relu}",
+                         {random_tensor({1, 16, 20, 19}, 6)});
+}
+
+TEST_CASE("vulkan: fc and gemm (transposes, broadcast C) match the CPU", "[fc][gemm][vulkan]") {
+    check_backends_agree("fc", "{out_features: 70}", {random_tensor({3, 4, 5, 6}, 1)});
+    check_backends_agree("fc", "{out_features: 5, bias: false}", {random_tensor({65, 17}, 2)});
+    const auto a = random_tensor({7, 19}, 3), b = random_tensor({19, 66}, 4);
+    check_backends_agree("gemm", "{}", {a, b});
+    check_backends_agree("gemm", "{trans_a: true, trans_b: true, alpha: 0.5, beta: 2}",
+                         {random_tensor({19, 7}, 5), random_tensor({66, 19}, 6),
+                          random_tensor({7, 1}, 7)});
+    check_backends_agree("gemm", "{beta: -1}", {a, b, random_tensor({66}, 8)});
+    check_backends_agree("gemm", "{}", {a, b, random_tensor({7, 66}, 9)});
+}
