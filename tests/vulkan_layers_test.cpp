@@ -47,3 +47,33 @@ TEST_CASE("vulkan: fc and gemm (transposes, broadcast C) match the CPU", "[fc][g
     check_backends_agree("gemm", "{beta: -1}", {a, b, random_tensor({66}, 8)});
     check_backends_agree("gemm", "{}", {a, b, random_tensor({7, 66}, 9)});
 }
+
+TEST_CASE("vulkan: pool max/avg/l2, pads, dilation, ceil mode, global, indices match the CPU",
+          "[pool][vulkan]") {
+    const auto x = random_tensor({2, 3, 13, 11}, 1);
+    check_backends_agree("pool", "{kernel: 2}", {x});
+    check_backends_agree("pool", "{kernel: 3, stride: 2, pad: 1, indices: true}", {x});
+    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 2, pad: [1, 0, 1, 2], "
+                                 "ceil_mode: true}", {x});
+    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true, "
+                                 "count_include_pad: true}", {x});
+    check_backends_agree("pool", "{mode: l2, kernel: [2, 3], dilation: [2, 1]}", {x});
+    check_backends_agree("pool", "{mode: max, kernel: 3, dilation: 2, stride: 1, indices: true}",
+                         {x});
+    check_backends_agree("pool", "{mode: avg, global: true}", {x});
+    check_backends_agree("pool", "{mode: max, global: true, indices: true}", {x});
+}
+
+TEST_CASE("vulkan: softmax and log_softmax on any axis match the CPU", "[softmax][vulkan]") {
+    check_backends_agree("softmax", "{}", {random_tensor({3, 1000}, 1, -8.0f, 8.0f)});
+    check_backends_agree("softmax", "{axis: 1}", {random_tensor({2, 7, 5, 3}, 2, -8.0f, 8.0f)});
+    check_backends_agree("log_softmax", "{axis: -1}", {random_tensor({2, 3, 300}, 3)});
+    check_backends_agree("log_softmax", "{axis: 0}", {random_tensor({5, 4}, 4)});
+}
+
+TEST_CASE("vulkan: flatten, reshape and dropout copy through", "[flatten][vulkan]") {
+    const auto x = random_tensor({2, 3, 4, 5}, 1);
+    check_backends_agree("flatten", "{axis: 2}", {x});
+    check_backends_agree("reshape", "{shape: [0, -1, 5, 0, 0, 0, 0, 0], rank: 3}", {x});
+    check_backends_agree("dropout", "{ratio: 0.3}", {x});
+}

@@ -2,7 +2,10 @@
 // allowzero = 0) and dropout (identity at inference); any dtype, data unchanged.
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::flatten {
 
@@ -18,6 +21,9 @@ struct reshape_params {
 struct dropout_params {
     float ratio = 0.5f;  // training only; inference passes x through
 };
+
+// Vulkan kernels (flatten_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan_copy(const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::flatten
 
