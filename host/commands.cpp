@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 using namespace cnnkit::kernel;
 
 const std::set<std::string> common_valued = {"plugins", "weights", "random-weights", "threads",
-                                             "batch", "backend"};
+                                             "batch", "backend", "device"};
 
 // Loads every plugin folder on the search path; load problems are warnings, not failures.
 std::unique_ptr<registry> load_plugins(const args& a) {
@@ -37,8 +37,13 @@ network_options net_options(const args& a) {
         o.random_seed = static_cast<std::uint64_t>(a.get_int("random-weights", 0, 0, 1ll << 62));
     if (a.has("batch")) o.batch = a.get_int("batch", 1, 1, 1 << 20);
     o.threads = static_cast<int>(a.get_int("threads", 0, 0, 1024));
-    if (auto b = a.get("backend"); b && *b != "cpu")
-        throw error(cat("--backend ", *b, ": only the cpu backend is built in this version"));
+    if (auto b = a.get("backend")) {
+        if (*b != "cpu" && *b != "vulkan" && *b != "auto")
+            throw error(cat("--backend ", *b, ": expected cpu, vulkan or auto"));
+        o.backend = *b;
+    }
+    o.device = static_cast<int>(a.get_int("device", -1, 0, 1024));
+    if (a.has("device") && o.backend == "cpu") o.backend = "vulkan";
     return o;
 }
 
@@ -62,10 +67,11 @@ int cmd_run(int argc, char** argv) {
         auto v = common_valued;
         v.insert({"input", "output-dir", "image", "labels", "top"});
         return v;
-    }(), {});
+    }(), {"explain"});
     if (a.positional().size() != 1)
         throw error("usage: cnnkit run MODEL --input NAME=FILE.npy --output-dir DIR "
-                    "[--weights W.safetensors | --random-weights SEED] [--threads N]");
+                    "[--weights W.safetensors | --random-weights SEED] [--threads N] "
+                    "[--backend cpu|vulkan|auto] [--device N] [--explain]");
     const fs::path model = a.positional()[0];
     const auto out_dir = a.get("output-dir");
     const auto image = a.get("image");
@@ -73,6 +79,7 @@ int cmd_run(int argc, char** argv) {
     const int top = static_cast<int>(a.get_int("top", 5, 1, 1 << 20));
     auto reg = load_plugins(a);
     auto net = network::load(*reg, model, net_options(a));
+    if (a.has("explain")) std::cout << net->explain();
     std::map<std::string, host_tensor> inputs;
     const auto labels = a.get("labels") ? read_labels_file(*a.get("labels")) : net->g().labels;
     if (image) inputs.insert(image_input(net->g(), *image, std::cout));

@@ -23,5 +23,6 @@ int cmd_layers(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_import(int argc, char** argv);
 int cmd_schema(int argc, char** argv);
+int cmd_devices(int argc, char** argv);
 
 }  // namespace cnnkit::host

@@ -16,11 +16,13 @@ const char* usage =
     "commands:\n"
     "  run MODEL --input NAME=X.npy --output-dir DIR [--weights W.safetensors |\n"
     "      --random-weights SEED] [--threads N] [--batch B] [--plugins DIR]\n"
+    "      [--backend cpu|vulkan|auto] [--device N] [--explain]\n"
     "                      run a network; writes DIR/<output>.npy for each output\n"
     "  check NET.yaml      per-node table: output shape, parameters, multiply-adds\n"
     "  layers [TYPE]       the registered layer types and their params\n"
     "  import MODEL.onnx -o NET.yaml --weights NET.safetensors\n"
     "                      an ONNX model as a YAML network and its weights\n"
+    "  devices             the Vulkan devices (--device N picks one)\n"
     "  --version           print the version and the plugin ABI version\n"
     "example:\n"
     "  cnnkit run configs/lenet5.yaml --random-weights 1 --input image=x.npy --output-dir out\n";
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
         if (cmd == "import") return cnnkit::host::cmd_import(argc, argv);
         if (cmd == "graph") return cnnkit::host::cmd_graph(argc, argv);
         if (cmd == "schema") return cnnkit::host::cmd_schema(argc, argv);
+        if (cmd == "devices") return cnnkit::host::cmd_devices(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {

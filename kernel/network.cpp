@@ -1,7 +1,8 @@
-// network.cpp: model loading and execution through the CPU backend.
+// network.cpp: model loading and execution through the CPU or Vulkan backend.
 #include "network.hpp"
 
 #include "onnx/importer.hpp"
+#include <iostream>
 
 namespace cnnkit::kernel {
 
@@ -39,7 +40,18 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     n->g_ = std::move(g);
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
     n->plan_ = make_plan(n->g_, opt.planning);
-    n->cpu_ = std::make_unique<cpu_executor>(n->g_, n->plan_, n->weights_, opt.threads);
+    if (opt.backend != "cpu" && opt.backend != "vulkan" && opt.backend != "auto")
+        throw error(cat("unknown backend '", opt.backend, "' (expected cpu, vulkan or auto)"));
+    if (opt.backend != "cpu") {
+        try {
+            n->vk_ = std::make_unique<vulkan_executor>(n->g_, n->plan_, n->weights_, opt.device);
+        } catch (const std::exception& e) {
+            if (opt.backend == "vulkan") throw;
+            std::cerr << "warning: Vulkan unavailable, running on the CPU: " << e.what() << '\n';
+        }
+    }
+    if (!n->vk_)
+        n->cpu_ = std::make_unique<cpu_executor>(n->g_, n->plan_, n->weights_, opt.threads);
     return n;
 }
 
@@ -57,10 +69,19 @@ std::map<std::string, host_tensor> network::run(const std::map<std::string, host
         for (int t : g_.inputs) known |= g_.tensors[t].name == name;
         if (!known) throw error(cat("the network has no input named '", name, "'"));
     }
-    auto outs = cpu_->run(in, timing);
+    auto outs = vk_ ? vk_->run(in) : cpu_->run(in, timing);
     std::map<std::string, host_tensor> named;
     for (std::size_t i = 0; i < outs.size(); ++i) named[g_.outputs[i].first] = std::move(outs[i]);
     return named;
+}
+
+}  // namespace cnnkit::kernel
+
+namespace cnnkit::kernel {
+
+std::string network::explain() const {
+    if (vk_) return vk_->explain();
+    return cat("backend: cpu (", cpu_->threads(), " threads): every node runs on the CPU\n");
 }
 
 }  // namespace cnnkit::kernel

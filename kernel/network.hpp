@@ -2,6 +2,7 @@
 #pragma once
 
 #include "backends/cpu/executor.hpp"
+#include "backends/vulkan/executor.hpp"
 #include "graph/graph.hpp"
 #include "graph/yaml_loader.hpp"
 #include "plan/planner.hpp"
@@ -20,6 +21,10 @@ struct network_options {
     std::optional<std::int64_t> batch;
     int threads = 0;  // 0: all cores
     plan_options planning;
+    // cpu; vulkan (nodes without a Vulkan kernel run on the CPU, with transfers); auto (vulkan,
+    // or the CPU with one warning when there is no Vulkan loader or device).
+    std::string backend = "cpu";
+    int device = -1;  // Vulkan device index; -1 prefers a discrete GPU
 };
 
 class network {
@@ -31,6 +36,10 @@ public:
 
     const graph& g() const { return g_; }
     const plan& memory_plan() const { return plan_; }
+    // Where each node runs and why, and every host <-> device transfer.
+    std::string explain() const;
+    // Nodes the Vulkan backend runs on the GPU (0 on the CPU backend).
+    int gpu_nodes() const { return vk_ ? vk_->gpu_nodes() : 0; }
     // Inputs by name; every network input must be given. Outputs by public name. Thread-safe.
     std::map<std::string, host_tensor> run(const std::map<std::string, host_tensor>& inputs,
                                            const timing_sink& timing = {}) const;
@@ -43,6 +52,7 @@ private:
     weight_store weights_;
     plan plan_;
     std::unique_ptr<cpu_executor> cpu_;
+    std::unique_ptr<vulkan_executor> vk_;
 };
 
 }  // namespace cnnkit::kernel

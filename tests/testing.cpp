@@ -1,6 +1,7 @@
 // testing.cpp: the shared test harness.
 #include "testing.hpp"
 
+#include "backends/vulkan/context.hpp"
 #include "graph/params.hpp"
 
 #include <catch2/catch.hpp>
@@ -72,9 +73,11 @@ std::vector<sdk::shape> infer_layer(const std::string& type, const std::string& 
     return shapes;
 }
 
-layer_result run_layer(const std::string& type, const std::string& params,
-                       const std::vector<host_tensor>& inputs, std::uint64_t seed, int threads,
-                       const std::vector<std::vector<float>>& weights) {
+namespace {
+layer_result run_layer_with(const std::string& type, const std::string& params,
+                            const std::vector<host_tensor>& inputs, std::uint64_t seed,
+                            int threads, const std::vector<std::vector<float>>& weights,
+                            const std::string& backend, int* gpu_nodes) {
     std::vector<sdk::shape> shapes;
     for (const auto& t : inputs) shapes.push_back(t.shape);
     std::vector<int> outs;
@@ -89,6 +92,7 @@ layer_result run_layer(const std::string& type, const std::string& params,
     network_options opt;
     opt.random_seed = seed;
     opt.threads = threads;
+    opt.backend = backend;
     std::string wfile;
     if (!weights.empty()) {
         for (std::size_t i = 0; i < g.weights.size(); ++i)
@@ -98,11 +102,44 @@ layer_result run_layer(const std::string& type, const std::string& params,
         opt.weights = wfile;
     }
     auto net = network::from_graph(std::move(g), opt);
+    if (gpu_nodes) *gpu_nodes = net->gpu_nodes();
     std::map<std::string, host_tensor> in;
     for (std::size_t i = 0; i < inputs.size(); ++i) in["x" + std::to_string(i)] = inputs[i];
     auto out = net->run(in);
     for (std::size_t i = 0; i < out.size(); ++i) r.outputs.push_back(out.at("y" + std::to_string(i)));
     return r;
+}
+}  // namespace
+
+layer_result run_layer(const std::string& type, const std::string& params,
+                       const std::vector<host_tensor>& inputs, std::uint64_t seed, int threads,
+                       const std::vector<std::vector<float>>& weights) {
+    return run_layer_with(type, params, inputs, seed, threads, weights, "cpu", nullptr);
+}
+
+void check_backends_agree(const std::string& type, const std::string& params,
+                          const std::vector<host_tensor>& inputs, std::uint64_t seed, float rtol,
+                          float atol) {
+    INFO(type << " " << params);
+    const auto messages = vk::context::validation_messages();
+    const layer_result cpu = run_layer_with(type, params, inputs, seed, 2, {}, "cpu", nullptr);
+    int gpu_nodes = 0;
+    const layer_result gpu =
+        run_layer_with(type, params, inputs, seed, 2, cpu.weights, "vulkan", &gpu_nodes);
+    REQUIRE(gpu_nodes == 1);
+    REQUIRE(gpu.outputs.size() == cpu.outputs.size());
+    for (std::size_t i = 0; i < cpu.outputs.size(); ++i) {
+        const host_tensor& want = cpu.outputs[i];
+        if (want.shape.type() == sdk::dtype::i64) {
+            REQUIRE(gpu.outputs[i].shape == want.shape);
+            CHECK(gpu.outputs[i].bytes == want.bytes);
+        } else {
+            check_close(gpu.outputs[i], want.shape,
+                        std::vector<float>(want.f32(), want.f32() + want.shape.numel()), rtol,
+                        atol);
+        }
+    }
+    CHECK(vk::context::validation_messages() == messages);
 }
 
 void check_close(const host_tensor& got, const sdk::shape& want_shape,

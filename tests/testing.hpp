@@ -28,6 +28,13 @@ layer_result run_layer(const std::string& type, const std::string& params,
                        const std::vector<kernel::host_tensor>& inputs, std::uint64_t seed = 7,
                        int threads = 2, const std::vector<std::vector<float>>& weights = {});
 
+// Runs one layer with the same inputs and weights on the CPU and on Vulkan; REQUIREs a Vulkan
+// device and that the layer ran on the GPU, then CHECKs every output (int64 exactly) and that
+// the validation layer reported nothing.
+void check_backends_agree(const std::string& type, const std::string& params,
+                          const std::vector<kernel::host_tensor>& inputs, std::uint64_t seed = 7,
+                          float rtol = 1e-4f, float atol = 1e-5f);
+
 // The output shapes `type` infers for these input shapes (throws what the plugin throws).
 std::vector<sdk::shape> infer_layer(const std::string& type, const std::string& params,
                                     const std::vector<sdk::shape>& inputs);

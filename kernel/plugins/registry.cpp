@@ -111,7 +111,8 @@ void registry::load_file(const fs::path& file) {
         throw error(cat(path, ": malformed plugin descriptor"));
     for (std::uint32_t i = 0; i < plugin->layer_count; ++i) {
         const cnnkit_layer_api* api = plugin->layers[i];
-        if (!api || api->struct_size < sizeof(cnnkit_layer_api) || !api->type || !api->create ||
+        // Fields appended after `expand` (vulkan, ...) are optional: older plugins end there.
+        if (!api || api->struct_size < offsetof(cnnkit_layer_api, vulkan) || !api->type || !api->create ||
             !api->destroy || !api->infer || (!api->run_cpu && !api->expand))
             throw error(cat(path, ": layer #", i, " has a malformed descriptor"));
         if (const auto it = types_.find(api->type); it != types_.end()) {

@@ -22,6 +22,12 @@ struct elementwise {
         sdk::expect(in[0].type() == sdk::dtype::f32, type, " needs a float32 input");
         return in[0];
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        std::vector<float> args;  // every param of an activation is a float
+        if constexpr (!std::is_same_v<params, sdk::no_params>)
+            boost::pfr::for_each_field(p, [&](float v) { args.push_back(v); });
+        return activation::vulkan(type, args, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const float* x = c.in(0).f32();
         float* y = c.out(0).f32();

@@ -1,7 +1,12 @@
 // activation.hpp: parameters of the elementwise activation family (one plugin, one type each).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <span>
+#include <string_view>
+#include <vector>
 
 namespace cnnkit::plugins::activation {
 
@@ -23,6 +28,10 @@ struct hard_sigmoid_params {
     float alpha = 0.2f;
     float beta = 0.5f;
 };
+
+// The Vulkan kernel of activation `type`; args are its params' floats in declaration order.
+std::vector<sdk::gpu::dispatch> vulkan(std::string_view type, std::span<const float> args,
+                                       const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::activation
 

@@ -99,6 +99,9 @@ struct conv_layer {
     static constexpr const char* type = "conv";
     static constexpr const char* doc =
         "2-D convolution: stride, pads (or auto_pad), dilation, groups, bias, fused activation";
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return conv::vulkan(p, c);
+    }
 
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
         sdk::expect(in.size() == 1, "conv takes 1 input, got ", in.size());

@@ -1,7 +1,10 @@
 // conv.hpp: parameters of a 2-D convolution (NCHW, float32).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::conv {
 
@@ -19,6 +22,9 @@ struct params {
     act_fn activation = act_fn::none;
     auto_pad_mode auto_pad = auto_pad_mode::explicit_pads;
 };
+
+// Vulkan kernels (conv_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::conv
 

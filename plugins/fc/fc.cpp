@@ -26,6 +26,9 @@ struct fc_layer {
     static constexpr const char* type = "fc";
     static constexpr const char* doc =
         "fully connected: [N, ...] flattened from dim 1 times weight^T [K, out] plus bias";
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return fc::vulkan(p, c);
+    }
 
     static std::int64_t k_of(const sdk::shape& s) { return s.prod(1, s.rank()); }
 
@@ -94,6 +97,9 @@ struct gemm_layer {
     using params = gemm_params;
     static constexpr const char* type = "gemm";
     static constexpr const char* doc = "ONNX Gemm: alpha * op(A) op(B) + beta * C (C broadcast)";
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return fc::vulkan(p, c);
+    }
 
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
         const gemm_dims g = gemm_dims_of(p, in);

@@ -2,7 +2,10 @@
 // Gemm: Y = alpha * op(A) op(B) + beta * C), both float32.
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::fc {
 
@@ -17,6 +20,10 @@ struct gemm_params {
     float alpha = 1.0f;
     float beta = 1.0f;     // scales the optional 3rd input C, broadcast to [M, N]
 };
+
+// Vulkan kernels (fc_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
+std::vector<sdk::gpu::dispatch> vulkan(const gemm_params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::fc
 

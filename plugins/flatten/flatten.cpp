@@ -45,6 +45,9 @@ struct flatten_layer {
         return sdk::shape({s.prod(0, a), s.prod(a, s.rank())}, s.type());
     }
     static void run(const params&, const sdk::call& c) { copy_through(c); }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return vulkan_copy(c);
+    }
 };
 
 struct reshape_layer {
@@ -85,6 +88,9 @@ struct reshape_layer {
         return out;
     }
     static void run(const params&, const sdk::call& c) { copy_through(c); }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return vulkan_copy(c);
+    }
 };
 
 struct dropout_layer {
@@ -100,6 +106,9 @@ struct dropout_layer {
         return in[0];
     }
     static void run(const params&, const sdk::call& c) { copy_through(c); }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return vulkan_copy(c);
+    }
 };
 
 struct identity_layer {

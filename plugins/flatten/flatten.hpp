@@ -2,7 +2,10 @@
 // allowzero = 0), dropout (identity at inference), identity, and constant (its weight, as a tensor).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::flatten {
 
@@ -26,6 +29,8 @@ struct constant_params {
     std::int32_t rank = 0;
     element dtype = element::f32;  // the weight is float32; i64 converts (exact below 2^24)
 };
+// Vulkan kernels (flatten_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan_copy(const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::flatten
 

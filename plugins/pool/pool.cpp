@@ -88,6 +88,9 @@ struct pool_layer {
     static constexpr const char* doc =
         "2-D max/avg/l2 pooling: stride, pads, dilation, ceil_mode, count_include_pad, global, "
         "argmax indices (ONNX)";
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return pool::vulkan(p, c);
+    }
 
     static sdk::shapes infer(const params& p, std::span<const sdk::shape> in) {
         sdk::expect(in.size() == 1, "pool takes 1 input, got ", in.size());

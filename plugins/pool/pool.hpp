@@ -1,7 +1,10 @@
 // pool.hpp: parameters of 2-D max / average / L2 pooling (NCHW, float32), ONNX semantics.
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::pool {
 
@@ -18,6 +21,9 @@ struct params {
     bool global = false;                // kernel = whole H x W, output {N, C, 1, 1}
     bool indices = false;               // max only: 2nd output, int64 flat index into NCHW input
 };
+
+// Vulkan kernels (pool_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::pool
 

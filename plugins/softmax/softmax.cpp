@@ -65,6 +65,9 @@ struct softmax_layer {
         view_of(type, p, in);
         return in[0];
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return softmax::vulkan(Log, p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const sdk::shape s = c.in(0).shape();
         const view v = view_of(type, p, std::span<const sdk::shape>(&s, 1));

@@ -11,9 +11,11 @@
 //   static std::int64_t macs(const params&, std::span<const shape> in);           // optional
 //   static void run(const params&, const call&);                                  // CPU kernel
 //   static void expand(const params&, std::span<const shape> in, builder&);       // composites
+//   static std::vector<gpu::dispatch> vulkan(const params&, const gpu::call&);     // gpu.hpp
 #pragma once
 
 #include <cnnkit/error.hpp>
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/host.hpp>
 #include <cnnkit/params.hpp>
 #include <cnnkit/plugin_abi.h>
@@ -179,6 +181,25 @@ struct layer_entry {
         });
     }
 
+    static cnnkit_status vulkan(const void* self, const cnnkit_shape* in, std::uint32_t n_in,
+                                const cnnkit_shape* out, std::uint32_t n_out,
+                                cnnkit_gpu_dispatch* d, std::uint32_t cap, std::uint32_t* n,
+                                cnnkit_diag* diag) {
+        try {
+            const auto ins = to_shapes(in, n_in), outs = to_shapes(out, n_out);
+            const auto ds = L::vulkan(self_of(self), gpu::call{ins, outs});
+            expect(ds.size() <= cap, "layer needs ", ds.size(), " dispatches, host allows ", cap);
+            for (std::size_t i = 0; i < ds.size(); ++i) d[i] = ds[i].raw;
+            *n = static_cast<std::uint32_t>(ds.size());
+            return CNNKIT_STATUS_OK;
+        } catch (const gpu::unsupported& e) {
+            write_diag(diag, e.what());
+            return CNNKIT_STATUS_UNSUPPORTED;
+        } catch (...) {
+            return guarded(diag, CNNKIT_STATUS_INTERNAL, [] { throw; });
+        }
+    }
+
     static const cnnkit_layer_api& api() {
         static const auto info = make_param_info<P>();
         static const cnnkit_layer_api a = [] {
@@ -196,6 +217,7 @@ struct layer_entry {
             if constexpr (requires { &L::workspace; }) x.workspace = &workspace;
             if constexpr (requires { &L::macs; }) x.macs = &macs;
             if constexpr (requires { &L::run; }) x.run_cpu = &run_cpu;
+            if constexpr (requires { &L::vulkan; }) x.vulkan = &vulkan;
             if constexpr (requires { &L::expand; }) {
                 x.expand = &expand;
                 x.flags |= CNNKIT_LAYER_COMPOSITE;

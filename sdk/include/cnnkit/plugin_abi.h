@@ -124,6 +124,41 @@ typedef struct cnnkit_builder {
     cnnkit_status (*set_output)(void* ctx, const char* tensor, cnnkit_diag* diag);
 } cnnkit_builder;
 
+/* ---- Vulkan compute kernels, described by plugins and built by the host's backend ---- */
+#define CNNKIT_GPU_MAX_BINDINGS 8
+#define CNNKIT_GPU_MAX_SPEC 16
+#define CNNKIT_GPU_MAX_PUSH 128 /* bytes: the minimum every Vulkan device guarantees */
+
+/* What storage buffer binding i of descriptor set 0 refers to. int64 tensors are bound as
+ * pairs of 32-bit words (low word first). */
+typedef enum cnnkit_gpu_ref {
+    CNNKIT_GPU_INPUT = 0,
+    CNNKIT_GPU_OUTPUT,
+    CNNKIT_GPU_WEIGHT
+} cnnkit_gpu_ref;
+
+typedef struct cnnkit_gpu_binding {
+    uint32_t ref;   /* cnnkit_gpu_ref */
+    uint32_t index; /* which input, output or weight (declaration order) */
+} cnnkit_gpu_binding;
+
+/* One compute dispatch. `spirv` points to static storage inside the plugin (it lives as long
+ * as the library). Specialization constant `constant_id = i` takes spec[i] (32-bit); the push
+ * constant block is `push` (std430, set by the SDK from a reflected struct). */
+typedef struct cnnkit_gpu_dispatch {
+    uint32_t struct_size;
+    const char* name; /* the shader's name, for --explain and errors */
+    const uint32_t* spirv;
+    uint32_t spirv_words;
+    uint32_t binding_count;
+    cnnkit_gpu_binding bindings[CNNKIT_GPU_MAX_BINDINGS];
+    uint32_t spec_count;
+    uint32_t spec[CNNKIT_GPU_MAX_SPEC];
+    uint32_t push_bytes;
+    uint8_t push[CNNKIT_GPU_MAX_PUSH];
+    uint32_t groups[3]; /* workgroup counts, each <= 65535 */
+} cnnkit_gpu_dispatch;
+
 #define CNNKIT_LAYER_IN_PLACE 1u  /* output 0 may alias input 0 */
 #define CNNKIT_LAYER_COMPOSITE 2u /* expands into other layers; has no kernels of its own */
 
@@ -158,6 +193,13 @@ typedef struct cnnkit_layer_api {
     /* Composite layers only. */
     cnnkit_status (*expand)(const void* self, const cnnkit_shape* in, uint32_t n_in,
                             const cnnkit_builder* builder, cnnkit_diag* diag);
+    /* ---- appended (read only when struct_size covers it) ---- */
+    /* Optional: the Vulkan compute dispatches of this layer for these shapes, in order (each
+     * sees the previous one's writes). CNNKIT_STATUS_UNSUPPORTED (diag says why) = no Vulkan
+     * kernel for this configuration: the node runs on the CPU. The plugin never touches Vulkan. */
+    cnnkit_status (*vulkan)(const void* self, const cnnkit_shape* in, uint32_t n_in,
+                            const cnnkit_shape* out, uint32_t n_out, cnnkit_gpu_dispatch* d,
+                            uint32_t capacity, uint32_t* n, cnnkit_diag* diag);
 } cnnkit_layer_api;
 
 typedef struct cnnkit_plugin {

@@ -1,0 +1,79 @@
+// vulkan_layers_test.cpp: every layer's Vulkan kernel against its CPU kernel on random shapes
+// (rtol 1e-4), on whatever device the loader gives (lavapipe in CI), validation layer on.
+#include "testing.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cnnkit;
+using testing::check_backends_agree;
+using testing::random_tensor;
+
+TEST_CASE("vulkan: every activation matches the CPU", "[activation][vulkan]") {
+    const auto x = random_tensor({2, 3, 17, 5}, 11, -4.0f, 4.0f);
+    for (const char* t : {"relu", "tanh", "sigmoid"}) check_backends_agree(t, "{}", {x});
+    check_backends_agree("leaky_relu", "{alpha: 0.2}", {x});
+    check_backends_agree("elu", "{alpha: 0.7}", {x});
+    check_backends_agree("selu", "{}", {x});
+    check_backends_agree("clip", "{min: -1, max: 2}", {x});
+    check_backends_agree("hard_sigmoid", "{alpha: 0.3, beta: 0.4}", {x});
+}
+
+TEST_CASE("vulkan: conv with stride, pads, dilation, groups, bias, activation matches the CPU",
+          "[conv][vulkan]") {
+    check_backends_agree("conv", "{out_channels: 8, kernel: 3, pad: 1}",
+                         {random_tensor({2, 5, 11, 13}, 1)});
+    check_backends_agree("conv", "{out_channels: 70, kernel: 1, bias: false}",
+                         {random_tensor({1, 33, 9, 10}, 2)});
+    check_backends_agree("conv",
+                         "{out_channels: 6, kernel: [3, 5], stride: [2, 1], pad: [1, 2, 0, 1], "
+                         "dilation: [2, 1], groups: 3, activation: relu6}",
+                         {random_tensor({2, 9, 17, 12}, 3, -3.0f, 3.0f)});
+    check_backends_agree("conv", "{out_channels: 4, kernel: 3, stride: 2, auto_pad: same_lower, "
+                                 "activation: tanh}", {random_tensor({1, 2, 8, 7}, 4)});
+    check_backends_agree("conv", "{out_channels: 3, kernel: 2, auto_pad: same_upper, "
+                                 "activation: sigmoid}", {random_tensor({1, 2, 5, 6}, 5)});
+    check_backends_agree("conv", "{out_channels: 16, kernel: 3, groups: 16, activation: relu}",
+                         {random_tensor({1, 16, 20, 19}, 6)});
+}
+
+TEST_CASE("vulkan: fc and gemm (transposes, broadcast C) match the CPU", "[fc][gemm][vulkan]") {
+    check_backends_agree("fc", "{out_features: 70}", {random_tensor({3, 4, 5, 6}, 1)});
+    check_backends_agree("fc", "{out_features: 5, bias: false}", {random_tensor({65, 17}, 2)});
+    const auto a = random_tensor({7, 19}, 3), b = random_tensor({19, 66}, 4);
+    check_backends_agree("gemm", "{}", {a, b});
+    check_backends_agree("gemm", "{trans_a: true, trans_b: true, alpha: 0.5, beta: 2}",
+                         {random_tensor({19, 7}, 5), random_tensor({66, 19}, 6),
+                          random_tensor({7, 1}, 7)});
+    check_backends_agree("gemm", "{beta: -1}", {a, b, random_tensor({66}, 8)});
+    check_backends_agree("gemm", "{}", {a, b, random_tensor({7, 66}, 9)});
+}
+
+TEST_CASE("vulkan: pool max/avg/l2, pads, dilation, ceil mode, global, indices match the CPU",
+          "[pool][vulkan]") {
+    const auto x = random_tensor({2, 3, 13, 11}, 1);
+    check_backends_agree("pool", "{kernel: 2}", {x});
+    check_backends_agree("pool", "{kernel: 3, stride: 2, pad: 1, indices: true}", {x});
+    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 2, pad: [1, 0, 1, 2], "
+                                 "ceil_mode: true}", {x});
+    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true, "
+                                 "count_include_pad: true}", {x});
+    check_backends_agree("pool", "{mode: l2, kernel: [2, 3], dilation: [2, 1]}", {x});
+    check_backends_agree("pool", "{mode: max, kernel: 3, dilation: 2, stride: 1, indices: true}",
+                         {x});
+    check_backends_agree("pool", "{mode: avg, global: true}", {x});
+    check_backends_agree("pool", "{mode: max, global: true, indices: true}", {x});
+}
+
+TEST_CASE("vulkan: softmax and log_softmax on any axis match the CPU", "[softmax][vulkan]") {
+    check_backends_agree("softmax", "{}", {random_tensor({3, 1000}, 1, -8.0f, 8.0f)});
+    check_backends_agree("softmax", "{axis: 1}", {random_tensor({2, 7, 5, 3}, 2, -8.0f, 8.0f)});
+    check_backends_agree("log_softmax", "{axis: -1}", {random_tensor({2, 3, 300}, 3)});
+    check_backends_agree("log_softmax", "{axis: 0}", {random_tensor({5, 4}, 4)});
+}
+
+TEST_CASE("vulkan: flatten, reshape and dropout copy through", "[flatten][vulkan]") {
+    const auto x = random_tensor({2, 3, 4, 5}, 1);
+    check_backends_agree("flatten", "{axis: 2}", {x});
+    check_backends_agree("reshape", "{shape: [0, -1, 5, 0, 0, 0, 0, 0], rank: 3}", {x});
+    check_backends_agree("dropout", "{ratio: 0.3}", {x});
+}
