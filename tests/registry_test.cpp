@@ -101,3 +101,24 @@ TEST_CASE("registry: an unknown type lists the known types and the folders searc
                         Catch::StartsWith("unknown layer type 'rellu'; did you mean 'relu'? (known types: ") &&
                             Catch::Contains(std::string("plugin folders searched: ") + CNNKIT_PLUGIN_DIR));
 }
+
+TEST_CASE("registry: a plugin whose registration throws or returns nothing is refused, and the "
+          "registry stays usable", "[registry]") {
+    registry reg;
+    const std::string file = test_plugin("entry_throws");
+    REQUIRE_THROWS_WITH(reg.load_file(file),
+                        file + ": registration failed: deliberate failure in registration");
+    ::setenv("CNNKIT_TEST_ENTRY_NULL", "1", 1);
+    REQUIRE_THROWS_WITH(reg.load_file(file), file + ": entry returned no descriptor");
+    ::unsetenv("CNNKIT_TEST_ENTRY_NULL");
+    CHECK(reg.types().empty());
+    reg.load_dir(CNNKIT_PLUGIN_DIR);  // the same registry then loads the good plugins
+    CHECK(reg.find("conv") != nullptr);
+    CHECK(reg.problems().empty());
+    auto n = network::from_graph(
+        load_yaml_text(reg, "inputs: {x: [1, 2]}\nnodes:\n  - {name: r, type: relu}\n", "r.yaml"),
+        {});
+    const auto y = n->run({{"x", testing::make_tensor({1, 2}, {-1, 2})}}).at("out");
+    CHECK(y.f32()[0] == 0.0f);
+    CHECK(y.f32()[1] == 2.0f);
+}

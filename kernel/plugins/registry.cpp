@@ -102,7 +102,14 @@ void registry::load_file(const fs::path& file) {
     if (!lib->has(CNNKIT_PLUGIN_ENTRY_NAME))
         throw error(cat(path, ": missing entry symbol '", CNNKIT_PLUGIN_ENTRY_NAME, "'"));
     const auto entry = lib->get<const cnnkit_plugin*()>(CNNKIT_PLUGIN_ENTRY_NAME);
-    const cnnkit_plugin* plugin = entry();
+    const cnnkit_plugin* plugin = nullptr;
+    try {  // the SDK's entry never throws; a hand-written one might
+        plugin = entry();
+    } catch (const std::exception& e) {
+        throw error(cat(path, ": registration failed: ", e.what()));
+    } catch (...) {
+        throw error(cat(path, ": registration failed with an unknown exception"));
+    }
     if (!plugin) throw error(cat(path, ": entry returned no descriptor"));
     if (plugin->abi_version != CNNKIT_ABI_VERSION)
         throw error(cat(path, ": plugin ABI version ", plugin->abi_version, ", host ABI version ",

@@ -1,6 +1,8 @@
 // executor.cpp: the CPU backend: an arena per in-flight inference, a flow graph over the plan.
 #include "backends/cpu/executor.hpp"
 
+#include "util/tsan.hpp"
+
 #include <cblas.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/flow_graph.h>
@@ -23,9 +25,16 @@ void host_parallel_for(void*, std::int64_t begin, std::int64_t end, std::int64_t
         body(user, begin, end);
         return;
     }
+    int fork = 0, join = 0;  // TSan: the caller's writes reach every chunk, every chunk's the caller
+    tsan::release(&fork);
     oneapi::tbb::parallel_for(
         oneapi::tbb::blocked_range<std::int64_t>(begin, end, std::max<std::int64_t>(grain, 1)),
-        [&](const oneapi::tbb::blocked_range<std::int64_t>& r) { body(user, r.begin(), r.end()); });
+        [&](const oneapi::tbb::blocked_range<std::int64_t>& r) {
+            tsan::acquire(&fork);
+            body(user, r.begin(), r.end());
+            tsan::release(&join);
+        });
+    tsan::acquire(&join);
 }
 
 void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
@@ -138,7 +147,15 @@ std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>
     std::atomic<bool> failed{false};
     std::string failure;
     std::mutex failure_mutex;
+    // TSan: one sync point per node, released when it ends and acquired by its successors.
+    std::vector<char> done(g_.nodes.size());
     auto run_node = [&](int n) {
+        tsan::acquire(&done);
+        for (int d : p_.deps[n]) tsan::acquire(&done[d]);
+        struct on_exit {
+            const void* sync;
+            ~on_exit() { tsan::release(sync); }
+        } finish{&done[n]};
         if (failed.load(std::memory_order_relaxed)) return;
         const node& nd = g_.nodes[n];
         const auto t0 = std::chrono::steady_clock::now();
@@ -163,7 +180,9 @@ std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>
             timing({n, t0, std::chrono::steady_clock::now(),
                     oneapi::tbb::this_task_arena::current_thread_index()});
     };
+    tsan::release(&done);
     impl_->arena.execute([&] {
+        tsan::acquire(&done);
         using namespace oneapi::tbb::flow;
         oneapi::tbb::flow::graph fg;
         std::vector<std::unique_ptr<continue_node<continue_msg>>> nodes;
@@ -175,7 +194,10 @@ std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>
             for (int s : impl_->successors[n]) make_edge(*nodes[n], *nodes[s]);
         for (int r : impl_->roots) nodes[r]->try_put(continue_msg());
         fg.wait_for_all();
+        for (const char& d : done) tsan::acquire(&d);
+        tsan::release(&done);
     });
+    tsan::acquire(&done);
     if (failed) {
         release(std::move(ctx));
         throw error(failure);
