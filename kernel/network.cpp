@@ -20,6 +20,8 @@ std::unique_ptr<network> network::from_graph(graph g, const network_options& opt
     std::shared_ptr<safetensors_file> file;
     if (opt.weights) file = safetensors_file::open(*opt.weights);
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
+    n->source_ = n->g_;
+    if (opt.fuse) n->fusion_ = fuse_graph(n->g_, n->weights_);
     n->plan_ = make_plan(n->g_, opt.planning);
     n->cpu_ = std::make_unique<cpu_executor>(n->g_, n->plan_, n->weights_, opt.threads);
     return n;

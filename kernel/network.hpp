@@ -4,6 +4,7 @@
 #include "backends/cpu/executor.hpp"
 #include "graph/graph.hpp"
 #include "graph/yaml_loader.hpp"
+#include "plan/fuse.hpp"
 #include "plan/planner.hpp"
 #include "weights/weights.hpp"
 
@@ -20,6 +21,7 @@ struct network_options {
     std::optional<std::int64_t> batch;
     int threads = 0;  // 0: all cores
     plan_options planning;
+    bool fuse = true;  // conv + batch_norm / add / activation fusion at load (plan/fuse.hpp)
 };
 
 class network {
@@ -29,7 +31,11 @@ public:
                                          const network_options& opt);
     static std::unique_ptr<network> from_graph(graph g, const network_options& opt);
 
+    // The graph that runs (memory_plan() and node timings index it): after fusion it has fewer
+    // nodes and may have weights the file has not (a folded conv's bias). source(): as loaded.
     const graph& g() const { return g_; }
+    const graph& source() const { return source_; }
+    const fuse_report& fusion() const { return fusion_; }
     const plan& memory_plan() const { return plan_; }
     // Inputs by name; every network input must be given. Outputs by public name. Thread-safe.
     std::map<std::string, host_tensor> run(const std::map<std::string, host_tensor>& inputs,
@@ -37,9 +43,10 @@ public:
 
 private:
     network() = default;
-    graph g_;
+    graph g_, source_;
     weight_store weights_;
     plan plan_;
+    fuse_report fusion_;
     std::unique_ptr<cpu_executor> cpu_;
 };
 

@@ -94,6 +94,26 @@ void im2col(const params& p, const geometry& g, const float* xin, std::int64_t c
     }
 }
 
+// out[o][j] = act((out[o][j] + bias[o]) + res[o][j]) for a rows x nc tile with row stride ld:
+// the order of the unfused conv, add and activation nodes, so fusion changes no bit.
+void epilogue(const params& p, const float* bias, const float* res, float* out, std::int64_t rows,
+              std::int64_t nc, std::int64_t ld) {
+    for (std::int64_t o = 0; o < rows; ++o) {
+        const float b = bias ? bias[o] : 0.0f;
+        float* row = out + o * ld;
+        if (res) {
+            const float* r = res + o * ld;
+            for (std::int64_t j = 0; j < nc; ++j) row[j] = (row[j] + b) + r[j];
+        } else {
+            for (std::int64_t j = 0; j < nc; ++j) row[j] += b;
+        }
+        if (p.activation == act_fn::relu)
+            for (std::int64_t j = 0; j < nc; ++j) row[j] = std::max(row[j], 0.0f);
+        else if (p.activation != act_fn::none)
+            for (std::int64_t j = 0; j < nc; ++j) row[j] = activate(p.activation, row[j]);
+    }
+}
+
 struct conv_layer {
     using params = conv::params;
     static constexpr const char* type = "conv";
@@ -101,9 +121,13 @@ struct conv_layer {
         "2-D convolution: stride, pads (or auto_pad), dilation, groups, bias, fused activation";
 
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
-        sdk::expect(in.size() == 1, "conv takes 1 input, got ", in.size());
+        sdk::expect(in.size() == (p.residual ? 2u : 1u), "conv takes ", p.residual ? 2 : 1,
+                    " input(s)", p.residual ? " (x, residual)" : "", ", got ", in.size());
         const geometry g = geometry_of(p, in[0]);
-        return {g.n, g.oc, g.oh, g.ow};
+        const sdk::shape out{g.n, g.oc, g.oh, g.ow};
+        sdk::expect(!p.residual || in[1] == out, "conv residual input ", in[1],
+                    " must have the output's shape ", out);
+        return out;
     }
     static std::vector<sdk::weight> weights(const params& p, std::span<const sdk::shape> in) {
         std::vector<sdk::weight> w{{"weight",
@@ -121,6 +145,7 @@ struct conv_layer {
         const float* wt = c.w(0).f32();
         const float* b = p.bias ? c.w(1).f32() : nullptr;
         float* y = c.out(0).f32();
+        const float* res = p.residual ? c.in(1).f32() : nullptr;
         const std::int64_t cg = g.c / p.groups, ocg = g.oc / p.groups;
         const std::int64_t kk = cg * p.kernel[0] * p.kernel[1];
         const std::int64_t cols = g.oh * g.ow;
@@ -149,14 +174,8 @@ struct conv_layer {
                 c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, col.data(), nc, 0.0f, out,
                              cols);
             }
-            for (std::int64_t o = 0; o < ocg; ++o) {
-                const float bias = b ? b[grp * ocg + o] : 0.0f;
-                float* row = out + o * cols;
-                if (p.activation == act_fn::none)
-                    for (std::int64_t j = 0; j < nc; ++j) row[j] += bias;
-                else
-                    for (std::int64_t j = 0; j < nc; ++j) row[j] = activate(p.activation, row[j] + bias);
-            }
+            epilogue(p, b ? b + grp * ocg : nullptr,
+                     res ? res + (img * g.oc + grp * ocg) * cols + c0 : nullptr, out, ocg, nc, cols);
         });
     }
 };

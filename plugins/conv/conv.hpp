@@ -18,12 +18,13 @@ struct params {
     bool bias = true;
     act_fn activation = act_fn::none;
     auto_pad_mode auto_pad = auto_pad_mode::explicit_pads;
+    bool residual = false;  // a 2nd input of the output's shape is added before the activation
 };
 
 }  // namespace cnnkit::plugins::conv
 
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::conv::params, out_channels, kernel, stride, pad, dilation,
-                    groups, bias, activation, auto_pad);
+                    groups, bias, activation, auto_pad, residual);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::conv::act_fn, none, relu, relu6, tanh, sigmoid);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::conv::auto_pad_mode, explicit_pads, same_upper, same_lower,
                   valid);
