@@ -1,5 +1,6 @@
 // conv.cpp: shape rule, weights and CPU kernel of conv: im2col tiles fed to the host's SGEMM
-// (1x1 stride-1 convolutions skip im2col), parallel over (image, group, column tile).
+// (1x1 stride-1 convolutions skip im2col), parallel over (image, group, column tile, channel
+// block).
 #include "conv.hpp"
 
 #include <cnnkit/layer.hpp>
@@ -154,28 +155,37 @@ struct conv_layer {
                             g.ow == g.w;
         // Column tiles: the im2col tile (kk x tile floats) stays within about 1 MiB of cache.
         const std::int64_t tile =
-            direct ? 1024 : std::clamp<std::int64_t>((262144 / kk) / 16 * 16, 64, 2048);
+            direct ? 1024 : std::clamp<std::int64_t>((262144 / kk) / 32 * 32, 32, 2048);
         const std::int64_t tiles = (cols + tile - 1) / tile;
-        c.host.parallel_for(0, g.n * p.groups * tiles, [&](std::int64_t job) {
-            const std::int64_t t = job % tiles, grp = (job / tiles) % p.groups,
-                               img = job / tiles / p.groups;
+        // Few column tiles (deep layers): split the output channels too, so threads have work.
+        const std::int64_t spatial_jobs = g.n * p.groups * tiles;
+        const std::int64_t oc_split = spatial_jobs >= 4 ? 1 : std::min<std::int64_t>(
+                                          (ocg + 11) / 12, (4 + spatial_jobs - 1) / spatial_jobs);
+        const std::int64_t oc_step = ((ocg + oc_split - 1) / oc_split + 11) / 12 * 12;
+        const std::int64_t oc_jobs = (ocg + oc_step - 1) / oc_step;
+        c.host.parallel_for(0, spatial_jobs * oc_jobs, [&](std::int64_t job) {
+            const std::int64_t oj = job % oc_jobs, t = (job / oc_jobs) % tiles,
+                               grp = (job / oc_jobs / tiles) % p.groups,
+                               img = job / oc_jobs / tiles / p.groups;
             const std::int64_t c0 = t * tile, nc = std::min(tile, cols - c0);
+            const std::int64_t o0 = oj * oc_step, rows = std::min(oc_step, ocg - o0);
             const float* xin = x + (img * g.c + grp * cg) * g.h * g.w;
-            float* out = y + (img * g.oc + grp * ocg) * cols + c0;
-            const float* wg = wt + grp * ocg * kk;
-            if (direct) {
-                c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, xin + c0, g.h * g.w, 0.0f,
-                             out, cols);
-            } else {
+            float* out = y + (img * g.oc + grp * ocg + o0) * cols + c0;
+            const float* wg = wt + (grp * ocg + o0) * kk;
+            const float* src = xin + c0;
+            std::int64_t ld = g.h * g.w;
+            if (!direct) {
                 thread_local std::vector<float> col;
                 if (col.capacity() == 0) col.reserve(1 << 20);  // once per thread, for all layers
                 col.resize(static_cast<std::size_t>(kk * nc));
                 im2col(p, g, xin, cg, c0, nc, col.data());
-                c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, col.data(), nc, 0.0f, out,
-                             cols);
+                src = col.data();
+                ld = nc;
             }
-            epilogue(p, b ? b + grp * ocg : nullptr,
-                     res ? res + (img * g.oc + grp * ocg) * cols + c0 : nullptr, out, ocg, nc, cols);
+            c.host.sgemm(false, false, rows, nc, kk, 1.0f, wg, kk, src, ld, 0.0f, out, cols);
+            epilogue(p, b ? b + grp * ocg + o0 : nullptr,
+                     res ? res + (img * g.oc + grp * ocg + o0) * cols + c0 : nullptr, out, rows,
+                     nc, cols);
         });
     }
 };
