@@ -39,6 +39,8 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     std::unique_ptr<network> n(new network());
     n->g_ = std::move(g);
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
+    n->source_ = n->g_;
+    if (opt.fuse) n->fusion_ = fuse_graph(n->g_, n->weights_);
     n->plan_ = make_plan(n->g_, opt.planning);
     if (opt.backend != "cpu" && opt.backend != "vulkan" && opt.backend != "auto")
         throw error(cat("unknown backend '", opt.backend, "' (expected cpu, vulkan or auto)"));

@@ -5,6 +5,7 @@
 #include "backends/vulkan/executor.hpp"
 #include "graph/graph.hpp"
 #include "graph/yaml_loader.hpp"
+#include "plan/fuse.hpp"
 #include "plan/planner.hpp"
 #include "weights/weights.hpp"
 
@@ -25,6 +26,7 @@ struct network_options {
     // or the CPU with one warning when there is no Vulkan loader or device).
     std::string backend = "cpu";
     int device = -1;  // Vulkan device index; -1 prefers a discrete GPU
+    bool fuse = true;  // conv + batch_norm / add / activation fusion at load (plan/fuse.hpp)
 };
 
 class network {
@@ -34,7 +36,11 @@ public:
                                          const network_options& opt);
     static std::unique_ptr<network> from_graph(graph g, const network_options& opt);
 
+    // The graph that runs (memory_plan() and node timings index it): after fusion it has fewer
+    // nodes and may have weights the file has not (a folded conv's bias). source(): as loaded.
     const graph& g() const { return g_; }
+    const graph& source() const { return source_; }
+    const fuse_report& fusion() const { return fusion_; }
     const plan& memory_plan() const { return plan_; }
     // Where each node runs and why, and every host <-> device transfer.
     std::string explain() const;
@@ -48,9 +54,10 @@ private:
     network() = default;
     static std::unique_ptr<network> build(graph g, std::shared_ptr<safetensors_file> file,
                                           const network_options& opt);
-    graph g_;
+    graph g_, source_;
     weight_store weights_;
     plan plan_;
+    fuse_report fusion_;
     std::unique_ptr<cpu_executor> cpu_;
     std::unique_ptr<vulkan_executor> vk_;
 };

@@ -1,5 +1,6 @@
 // conv.cpp: shape rule, weights and CPU kernel of conv: im2col tiles fed to the host's SGEMM
-// (1x1 stride-1 convolutions skip im2col), parallel over (image, group, column tile).
+// (1x1 stride-1 convolutions skip im2col), parallel over (image, group, column tile, channel
+// block).
 #include "conv.hpp"
 
 #include <cnnkit/layer.hpp>
@@ -94,6 +95,26 @@ void im2col(const params& p, const geometry& g, const float* xin, std::int64_t c
     }
 }
 
+// out[o][j] = act((out[o][j] + bias[o]) + res[o][j]) for a rows x nc tile with row stride ld:
+// the order of the unfused conv, add and activation nodes, so fusion changes no bit.
+void epilogue(const params& p, const float* bias, const float* res, float* out, std::int64_t rows,
+              std::int64_t nc, std::int64_t ld) {
+    for (std::int64_t o = 0; o < rows; ++o) {
+        const float b = bias ? bias[o] : 0.0f;
+        float* row = out + o * ld;
+        if (res) {
+            const float* r = res + o * ld;
+            for (std::int64_t j = 0; j < nc; ++j) row[j] = (row[j] + b) + r[j];
+        } else {
+            for (std::int64_t j = 0; j < nc; ++j) row[j] += b;
+        }
+        if (p.activation == act_fn::relu)
+            for (std::int64_t j = 0; j < nc; ++j) row[j] = std::max(row[j], 0.0f);
+        else if (p.activation != act_fn::none)
+            for (std::int64_t j = 0; j < nc; ++j) row[j] = activate(p.activation, row[j]);
+    }
+}
+
 struct conv_layer {
     using params = conv::params;
     static constexpr const char* type = "conv";
@@ -104,9 +125,13 @@ struct conv_layer {
     }
 
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
-        sdk::expect(in.size() == 1, "conv takes 1 input, got ", in.size());
+        sdk::expect(in.size() == (p.residual ? 2u : 1u), "conv takes ", p.residual ? 2 : 1,
+                    " input(s)", p.residual ? " (x, residual)" : "", ", got ", in.size());
         const geometry g = geometry_of(p, in[0]);
-        return {g.n, g.oc, g.oh, g.ow};
+        const sdk::shape out{g.n, g.oc, g.oh, g.ow};
+        sdk::expect(!p.residual || in[1] == out, "conv residual input ", in[1],
+                    " must have the output's shape ", out);
+        return out;
     }
     static std::vector<sdk::weight> weights(const params& p, std::span<const sdk::shape> in) {
         std::vector<sdk::weight> w{{"weight",
@@ -124,6 +149,7 @@ struct conv_layer {
         const float* wt = c.w(0).f32();
         const float* b = p.bias ? c.w(1).f32() : nullptr;
         float* y = c.out(0).f32();
+        const float* res = p.residual ? c.in(1).f32() : nullptr;
         const std::int64_t cg = g.c / p.groups, ocg = g.oc / p.groups;
         const std::int64_t kk = cg * p.kernel[0] * p.kernel[1];
         const std::int64_t cols = g.oh * g.ow;
@@ -132,34 +158,37 @@ struct conv_layer {
                             g.ow == g.w;
         // Column tiles: the im2col tile (kk x tile floats) stays within about 1 MiB of cache.
         const std::int64_t tile =
-            direct ? 1024 : std::clamp<std::int64_t>((262144 / kk) / 16 * 16, 64, 2048);
+            direct ? 1024 : std::clamp<std::int64_t>((262144 / kk) / 32 * 32, 32, 2048);
         const std::int64_t tiles = (cols + tile - 1) / tile;
-        c.host.parallel_for(0, g.n * p.groups * tiles, [&](std::int64_t job) {
-            const std::int64_t t = job % tiles, grp = (job / tiles) % p.groups,
-                               img = job / tiles / p.groups;
+        // Few column tiles (deep layers): split the output channels too, so threads have work.
+        const std::int64_t spatial_jobs = g.n * p.groups * tiles;
+        const std::int64_t oc_split = spatial_jobs >= 4 ? 1 : std::min<std::int64_t>(
+                                          (ocg + 11) / 12, (4 + spatial_jobs - 1) / spatial_jobs);
+        const std::int64_t oc_step = ((ocg + oc_split - 1) / oc_split + 11) / 12 * 12;
+        const std::int64_t oc_jobs = (ocg + oc_step - 1) / oc_step;
+        c.host.parallel_for(0, spatial_jobs * oc_jobs, [&](std::int64_t job) {
+            const std::int64_t oj = job % oc_jobs, t = (job / oc_jobs) % tiles,
+                               grp = (job / oc_jobs / tiles) % p.groups,
+                               img = job / oc_jobs / tiles / p.groups;
             const std::int64_t c0 = t * tile, nc = std::min(tile, cols - c0);
+            const std::int64_t o0 = oj * oc_step, rows = std::min(oc_step, ocg - o0);
             const float* xin = x + (img * g.c + grp * cg) * g.h * g.w;
-            float* out = y + (img * g.oc + grp * ocg) * cols + c0;
-            const float* wg = wt + grp * ocg * kk;
-            if (direct) {
-                c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, xin + c0, g.h * g.w, 0.0f,
-                             out, cols);
-            } else {
+            float* out = y + (img * g.oc + grp * ocg + o0) * cols + c0;
+            const float* wg = wt + (grp * ocg + o0) * kk;
+            const float* src = xin + c0;
+            std::int64_t ld = g.h * g.w;
+            if (!direct) {
                 thread_local std::vector<float> col;
                 if (col.capacity() == 0) col.reserve(1 << 20);  // once per thread, for all layers
                 col.resize(static_cast<std::size_t>(kk * nc));
                 im2col(p, g, xin, cg, c0, nc, col.data());
-                c.host.sgemm(false, false, ocg, nc, kk, 1.0f, wg, kk, col.data(), nc, 0.0f, out,
-                             cols);
+                src = col.data();
+                ld = nc;
             }
-            for (std::int64_t o = 0; o < ocg; ++o) {
-                const float bias = b ? b[grp * ocg + o] : 0.0f;
-                float* row = out + o * cols;
-                if (p.activation == act_fn::none)
-                    for (std::int64_t j = 0; j < nc; ++j) row[j] += bias;
-                else
-                    for (std::int64_t j = 0; j < nc; ++j) row[j] = activate(p.activation, row[j] + bias);
-            }
+            c.host.sgemm(false, false, rows, nc, kk, 1.0f, wg, kk, src, ld, 0.0f, out, cols);
+            epilogue(p, b ? b + grp * ocg + o0 : nullptr,
+                     res ? res + (img * g.oc + grp * ocg + o0) * cols + c0 : nullptr, out, rows,
+                     nc, cols);
         });
     }
 };

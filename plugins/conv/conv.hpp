@@ -21,6 +21,7 @@ struct params {
     bool bias = true;
     act_fn activation = act_fn::none;
     auto_pad_mode auto_pad = auto_pad_mode::explicit_pads;
+    bool residual = false;  // a 2nd input of the output's shape is added before the activation
 };
 
 // Vulkan kernels (conv_vk.cpp).
@@ -29,7 +30,7 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
 }  // namespace cnnkit::plugins::conv
 
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::conv::params, out_channels, kernel, stride, pad, dilation,
-                    groups, bias, activation, auto_pad);
+                    groups, bias, activation, auto_pad, residual);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::conv::act_fn, none, relu, relu6, tanh, sigmoid);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::conv::auto_pad_mode, explicit_pads, same_upper, same_lower,
                   valid);

@@ -123,3 +123,31 @@ TEST_CASE("conv: 1x1 over more than one 1024-column tile matches the reference",
     for (auto& v : want) v = std::min(std::max(v, 0.0f), 6.0f);
     testing::check_close(r.outputs[0], {1, 6, 40, 37}, want);
 }
+
+TEST_CASE("conv: few pixels split the output channels into blocks of 12 (40 on 3x3)",
+          "[conv][cpu]") {
+    for (int groups = 1; groups <= 2; ++groups) {
+        const auto x = testing::random_tensor({1, 8, 3, 3}, 13);
+        const auto r = run_layer(
+            "conv", cnnkit::cat("{out_channels: 40, kernel: 3, pad: 1, groups: ", groups, "}"),
+            {x}, 3);
+        const auto want = reference(x, r.weights[0], &r.weights[1], 40, 3, 3, 1, 1, 1, 1, 3, 3,
+                                    1, 1, groups);
+        testing::check_close(r.outputs[0], {1, 40, 3, 3}, want);
+    }
+}
+
+TEST_CASE("conv: a residual input is added after the bias and before the activation",
+          "[conv][cpu]") {
+    const auto x = testing::random_tensor({2, 3, 7, 6}, 14);
+    const auto res = testing::random_tensor({2, 5, 7, 6}, 15, -2, 2);
+    const auto r = run_layer("conv", "{out_channels: 5, kernel: 3, pad: 1, residual: true, "
+                                     "activation: relu}", {x, res}, 6);
+    auto want = reference(x, r.weights[0], &r.weights[1], 5, 3, 3, 1, 1, 1, 1, 7, 6, 1, 1, 1);
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] = std::max(want[i] + res.f32()[i], 0.0f);
+    testing::check_close(r.outputs[0], {2, 5, 7, 6}, want);
+    REQUIRE_THROWS_WITH(testing::infer_layer("conv", "{out_channels: 5, residual: true}",
+                                             {{1, 3, 7, 6}, {1, 4, 5, 4}}),
+                        Catch::Contains("conv residual input {1, 4, 5, 4} must have the output's "
+                                        "shape {1, 5, 5, 4}"));
+}

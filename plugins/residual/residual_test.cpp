@@ -67,7 +67,7 @@ nodes:
 )";
     graph gm = load_yaml_text(testing::plugins(), manual, "m.yaml");
     std::vector<std::pair<std::string, host_tensor>> w;
-    for (const auto& wi : whole->g().weights)
+    for (const auto& wi : whole->source().weights)
         w.emplace_back(wi.name.substr(2), testing::make_tensor(wi.shape, random_weight(wi, 5)));
     const std::string file = testing::temp_dir("residual") + "/w.safetensors";
     write_safetensors(file, w);
