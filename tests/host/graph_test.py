@@ -10,7 +10,7 @@ d = temp_dir("graph")
 net = f"{SOURCE}/tests/host/mini_resnet.yaml"
 table = {}
 for line in cnnkit("check", net).splitlines():
-    m = re.match(r"^(\S+)\s+(\S+)\s+(\d+x[\dx]+)\s+([\d,]+)\s+([\d,]+)$", line)
+    m = re.match(r"^(\S+)\s+(\S+)\s+(\d+x[\dx]+)\s+([\d,]+)\s+([\d,]+)(\s+[\d,]+)?$", line)
     if m:
         table[m.group(1)] = (m.group(2), m.group(3), int(m.group(4).replace(",", "")))
 check(len(table) == 25, f"check lists {len(table)} nodes")

@@ -106,9 +106,11 @@ out = cnnkit("run", net, "--image", f"{d}/nope.png", code=1)
 check(out.startswith(f"error: {d}/nope.png: cannot read image"), out)
 out = cnnkit("run", identity_net("big", [1, 3, 40, 40], "{}"), "--image", f"{d}/cls.png", code=1)
 check("image 6x6 resized to 6x6 is smaller than the input's 40x40" in out, out)
-# The shipped configs' blocks load and run: LeNet-5 names digits.
+# The shipped configs' blocks load and run: LeNet-5 names digits, in one table per classifier
+# output (logits and prob).
 out = cnnkit("run", f"{SOURCE}/configs/lenet5.yaml", "--random-weights", "1", "--image",
              f"{d}/photo.png", "--top", "10")
 check(len(re.findall(r"^\s+\d+\s+\d\s+[0-9.]+\s+(zero|one|two|three|four|five|six|seven|eight|"
-                     r"nine)$", out, re.M)) == 10, out)
+                     r"nine)$", out, re.M)) == 20, out)
+check("logits: top 10 of 10" in out and "prob: top 10 of 10" in out, out)
 print("image: ok")
