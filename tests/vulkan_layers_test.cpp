@@ -34,6 +34,10 @@ TEST_CASE("vulkan: conv with stride, pads, dilation, groups, bias, activation ma
                                  "activation: sigmoid}", {random_tensor({1, 2, 5, 6}, 5)});
     check_backends_agree("conv", "{out_channels: 16, kernel: 3, groups: 16, activation: relu}",
                          {random_tensor({1, 16, 20, 19}, 6)});
+    // The residual epilogue that load-time fusion produces (conv + add + relu).
+    check_backends_agree("conv", "{out_channels: 8, kernel: 3, pad: 1, residual: true, "
+                                 "activation: relu}",
+                         {random_tensor({2, 5, 11, 13}, 7), random_tensor({2, 8, 11, 13}, 8)});
 }
 
 TEST_CASE("vulkan: fc and gemm (transposes, broadcast C) match the CPU", "[fc][gemm][vulkan]") {

@@ -12,10 +12,12 @@ layout(constant_id = 4) const int DH = 1;
 layout(constant_id = 5) const int DW = 1;
 layout(constant_id = 6) const int ACT = 0;  // none, relu, relu6, tanh, sigmoid
 layout(constant_id = 7) const bool HAS_BIAS = false;
+layout(constant_id = 8) const bool HAS_RES = false;  // fused residual: y = act(conv + r)
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 4) readonly buffer R { float r[]; };  // the residual (x when unused)
 layout(push_constant) uniform P { int cg, h, w, oh, ow, ocg, groups, pad_t, pad_l; } p;
 
 shared float As[16][64];
@@ -74,7 +76,9 @@ void main() {
         const float b = HAS_BIAS ? bias[oc] : 0.0;
         for (int j = 0; j < 4; ++j) {
             const int n = n0 + tx + 16 * j;
-            if (n < N) y[(img * p.groups * p.ocg + oc) * N + n] = act(acc[i][j] + b);
+            if (n >= N) continue;
+            const int at = (img * p.groups * p.ocg + oc) * N + n;
+            y[at] = act(acc[i][j] + b + (HAS_RES ? r[at] : 0.0));
         }
     }
 }

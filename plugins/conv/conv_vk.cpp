@@ -32,11 +32,12 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
                                               static_cast<std::uint32_t>(in.n() * p.groups)};
     const auto u = [](std::int32_t v) { return static_cast<std::uint32_t>(v); };
     return {gpu::dispatch(CNNKIT_GPU_KERNEL(conv),
-                          {gpu::in(0), gpu::weight(0), gpu::weight(p.bias ? 1 : 0), gpu::out(0)},
+                          {gpu::in(0), gpu::weight(0), gpu::weight(p.bias ? 1 : 0), gpu::out(0),
+                           gpu::in(p.residual ? 1 : 0)},
                           pc, groups,
                           {u(p.kernel[0]), u(p.kernel[1]), u(p.stride[0]), u(p.stride[1]),
                            u(p.dilation[0]), u(p.dilation[1]),
-                           static_cast<std::uint32_t>(p.activation), p.bias ? 1u : 0u})};
+                           static_cast<std::uint32_t>(p.activation), p.bias ? 1u : 0u, p.residual ? 1u : 0u})};
 }
 
 }  // namespace cnnkit::plugins::conv
