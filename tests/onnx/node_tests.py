@@ -38,7 +38,6 @@ OUT_OF_SCOPE = {
     "test_constant": "a network without inputs (a cnnkit network has at least one)",
     "test_matmul_3d": "batched MatMul: cnnkit maps MatMul to fc ([M, K] x constant [K, N])",
     "test_matmul_4d": "batched MatMul: cnnkit maps MatMul to fc ([M, K] x constant [K, N])",
-    "test_maxpool_with_argmax_2d_precomputed_strides": "storage_order 1 (column-major indices)",
     "test_maxunpool_export_with_output_shape": "its expected output places index i at "
         "(i / 4, i % 4) of the 5x5 output, i.e. in the un-padded 4x4 frame; cnnkit, like "
         "PyTorch and the spec, indexes the output itself",
