@@ -135,6 +135,12 @@ TEST_CASE("onnx: an unsupported op, attribute or value is an error naming node, 
                                "not supported"));
 
     m = conv_relu();
+    m.mutable_graph()->mutable_node(1)->set_op_type("Transpose");
+    CHECK_THAT(import_error(m, "fold"),
+               Catch::Contains("node 'relu0' (Transpose): op 'Transpose' is supported only on "
+                               "constants (shape arithmetic), and an input here is computed"));
+
+    m = conv_relu();
     m.mutable_graph()->mutable_initializer()->RemoveLast();  // B is now computed by nobody
     add_tensor_info(m.mutable_graph()->add_input(), "B", {2});
     CHECK_THAT(import_error(m, "computed"),

@@ -100,6 +100,8 @@ void pad(context& c);
 void resize(context& c);
 void constant_node(context& c);
 void need_2d(context& c, const std::string& what = "input");
+// Runs the current node on the host when its inputs are constants (fold.cpp): true when it did.
+bool fold_node(context& c);
 // Reads an ONNX tensor (float, double, int32, int64) as a constant.
 constant to_constant(const onnx::TensorProto& t, const std::string& what);
 std::string sanitize(const std::string& raw);

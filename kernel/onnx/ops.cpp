@@ -410,13 +410,15 @@ const std::map<std::string, mapper>& mappers() {
 }  // namespace
 
 void map_node(context& c) {
+    if (fold_node(c)) return;
     const auto& m = mappers();
     const auto it = m.find(c.node->op_type());
     if (it == m.end()) {
         std::vector<std::string> known;
         for (const auto& [k, _] : m) known.push_back(k);
         c.fail(cat("op '", c.node->op_type(), "' is not supported (supported: ", join(known, ", "),
-                   ")"));
+                   "; on constants only: Shape, Cast, ConstantOfShape, Unsqueeze, Squeeze, "
+                   "Gather, Transpose, Slice)"));
     }
     it->second(c);
 }
