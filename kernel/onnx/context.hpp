@@ -39,6 +39,7 @@ public:
     const onnx::NodeProto* node = nullptr;  // the node being mapped (for messages)
 
     [[noreturn]] void fail(const std::string& msg) const;
+    std::string node_label() const;  // "node 'conv1'" or "the node making 'y'" when unnamed
     // Attributes of the current node: refuses any not listed, and reads them with defaults.
     void allow_attrs(const std::set<std::string>& names) const;
     const onnx::AttributeProto* attr(const std::string& name) const;
