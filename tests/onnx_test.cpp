@@ -4,12 +4,14 @@
 #include <onnx/onnx_pb.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "onnx/importer.hpp"
 #include "testing.hpp"
 
 using namespace cnnkit;
+using cnnkit::cat;
 
 namespace {
 
@@ -152,4 +154,32 @@ TEST_CASE("onnx: a file that is not a model is refused by name", "[onnx]") {
     std::ofstream(path) << "this is not protobuf \xff\xff\xff";
     REQUIRE_THROWS_WITH(kernel::import_onnx(testing::plugins(), path),
                         Catch::Contains("junk.onnx: not an ONNX model"));
+}
+
+TEST_CASE(
+    "onnx: cnnkit import writes YAML and weights that check and run load, a refused model "
+    "leaves no file",
+    "[onnx][cli]") {
+    const std::string dir = testing::temp_dir("onnx_cli");
+    const std::string good = save(conv_relu(), "cli_good");
+    std::string out;
+    CHECK(testing::run_cnnkit(cat("import ", good), out) == 1);
+    CHECK_THAT(out, Catch::Contains("usage: cnnkit import MODEL.onnx -o NET.yaml --weights"));
+    REQUIRE(testing::run_cnnkit(
+                cat("import ", good, " -o ", dir, "/n.yaml --weights ", dir, "/n.safetensors"),
+                out) == 0);
+    CHECK(testing::run_cnnkit(cat("check ", dir, "/n.yaml"), out) == 0);
+    CHECK_THAT(out, Catch::Contains("output y: 1x2x4x4"));
+    CHECK(testing::run_cnnkit(cat("check ", good), out) == 0);
+    CHECK_THAT(out, Catch::Contains("total: 2 nodes, 20 parameters"));
+
+    auto bad = conv_relu();
+    bad.mutable_graph()->mutable_node(1)->set_op_type("Swish");
+    const std::string bad_path = save(bad, "cli_bad");
+    CHECK(testing::run_cnnkit(
+              cat("import ", bad_path, " -o ", dir, "/b.yaml --weights ", dir, "/b.safetensors"),
+              out) == 1);
+    CHECK_THAT(out, Catch::Contains("op 'Swish' is not supported"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/b.yaml"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/b.safetensors"));
 }
