@@ -137,11 +137,15 @@ int cmd_layers(int argc, char** argv) {
 
 int cmd_check(int argc, char** argv) {
     const args a(argc, argv, 2, {"plugins", "batch"}, {});
-    if (a.positional().size() != 1) throw error("usage: cnnkit check NET.yaml");
+    if (a.positional().size() != 1) throw error("usage: cnnkit check NET.yaml | MODEL.onnx");
     auto reg = load_plugins(a);
     load_options lo;
     if (a.has("batch")) lo.batch = a.get_int("batch", 1, 1, 1 << 20);
-    const graph g = load_yaml_file(*reg, a.positional()[0], lo);
+    const fs::path model = a.positional()[0];
+    const graph g = model.extension() == ".onnx"
+                        ? load_yaml_text(*reg, import_onnx(*reg, model, lo.batch).yaml,
+                                         model.string() + " (imported)", lo)
+                        : load_yaml_file(*reg, model, lo);
     const plan p = make_plan(g);
     std::cout << std::left << std::setw(28) << "node" << std::setw(14) << "type" << std::setw(20)
               << "output" << std::right << std::setw(14) << "params" << std::setw(18) << "MACs"

@@ -18,7 +18,7 @@ const char* usage =
     "      --random-weights SEED] [--threads N] [--batch B] [--plugins DIR]\n"
     "      [--backend cpu|vulkan|auto] [--device N] [--explain]\n"
     "                      run a network; writes DIR/<output>.npy for each output\n"
-    "  check NET.yaml      per-node table: output shape, parameters, multiply-adds\n"
+    "  check MODEL         per-node table: output shape, parameters, multiply-adds\n"
     "  layers [TYPE]       the registered layer types and their params\n"
     "  import MODEL.onnx -o NET.yaml --weights NET.safetensors\n"
     "                      an ONNX model as a YAML network and its weights\n"

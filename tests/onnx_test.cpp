@@ -4,12 +4,14 @@
 #include <onnx/onnx_pb.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "onnx/importer.hpp"
 #include "testing.hpp"
 
 using namespace cnnkit;
+using cnnkit::cat;
 
 namespace {
 
@@ -135,6 +137,12 @@ TEST_CASE("onnx: an unsupported op, attribute or value is an error naming node, 
                                "not supported"));
 
     m = conv_relu();
+    m.mutable_graph()->mutable_node(1)->set_op_type("Transpose");
+    CHECK_THAT(import_error(m, "fold"),
+               Catch::Contains("node 'relu0' (Transpose): op 'Transpose' is supported only on "
+                               "constants (shape arithmetic), and an input here is computed"));
+
+    m = conv_relu();
     m.mutable_graph()->mutable_initializer()->RemoveLast();  // B is now computed by nobody
     add_tensor_info(m.mutable_graph()->add_input(), "B", {2});
     CHECK_THAT(import_error(m, "computed"),
@@ -146,4 +154,32 @@ TEST_CASE("onnx: a file that is not a model is refused by name", "[onnx]") {
     std::ofstream(path) << "this is not protobuf \xff\xff\xff";
     REQUIRE_THROWS_WITH(kernel::import_onnx(testing::plugins(), path),
                         Catch::Contains("junk.onnx: not an ONNX model"));
+}
+
+TEST_CASE(
+    "onnx: cnnkit import writes YAML and weights that check and run load, a refused model "
+    "leaves no file",
+    "[onnx][cli]") {
+    const std::string dir = testing::temp_dir("onnx_cli");
+    const std::string good = save(conv_relu(), "cli_good");
+    std::string out;
+    CHECK(testing::run_cnnkit(cat("import ", good), out) == 1);
+    CHECK_THAT(out, Catch::Contains("usage: cnnkit import MODEL.onnx -o NET.yaml --weights"));
+    REQUIRE(testing::run_cnnkit(
+                cat("import ", good, " -o ", dir, "/n.yaml --weights ", dir, "/n.safetensors"),
+                out) == 0);
+    CHECK(testing::run_cnnkit(cat("check ", dir, "/n.yaml"), out) == 0);
+    CHECK_THAT(out, Catch::Contains("output y: 1x2x4x4"));
+    CHECK(testing::run_cnnkit(cat("check ", good), out) == 0);
+    CHECK_THAT(out, Catch::Contains("total: 2 nodes, 20 parameters"));
+
+    auto bad = conv_relu();
+    bad.mutable_graph()->mutable_node(1)->set_op_type("Swish");
+    const std::string bad_path = save(bad, "cli_bad");
+    CHECK(testing::run_cnnkit(
+              cat("import ", bad_path, " -o ", dir, "/b.yaml --weights ", dir, "/b.safetensors"),
+              out) == 1);
+    CHECK_THAT(out, Catch::Contains("op 'Swish' is not supported"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/b.yaml"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/b.safetensors"));
 }

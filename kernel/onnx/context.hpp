@@ -39,6 +39,7 @@ public:
     const onnx::NodeProto* node = nullptr;  // the node being mapped (for messages)
 
     [[noreturn]] void fail(const std::string& msg) const;
+    std::string node_label() const;  // "node 'conv1'" or "the node making 'y'" when unnamed
     // Attributes of the current node: refuses any not listed, and reads them with defaults.
     void allow_attrs(const std::set<std::string>& names) const;
     const onnx::AttributeProto* attr(const std::string& name) const;
@@ -100,6 +101,8 @@ void pad(context& c);
 void resize(context& c);
 void constant_node(context& c);
 void need_2d(context& c, const std::string& what = "input");
+// Runs the current node on the host when its inputs are constants (fold.cpp): true when it did.
+bool fold_node(context& c);
 // Reads an ONNX tensor (float, double, int32, int64) as a constant.
 constant to_constant(const onnx::TensorProto& t, const std::string& what);
 std::string sanitize(const std::string& raw);

@@ -32,13 +32,13 @@ std::string fmt(double x) {
 std::string fmt_list(const std::vector<std::int64_t>& v) {
     std::vector<std::string> parts;
     for (auto x : v) parts.push_back(std::to_string(x));
-    return "[" + join(parts, ", ") + "]";
+    return cat("[", join(parts, ", "), "]");
 }
 
 std::string fmt_list(const std::vector<double>& v) {
     std::vector<std::string> parts;
     for (auto x : v) parts.push_back(fmt(x));
-    return "[" + join(parts, ", ") + "]";
+    return cat("[", join(parts, ", "), "]");
 }
 
 constant to_constant(const onnx::TensorProto& t, const std::string& what) {
@@ -97,12 +97,15 @@ constant to_constant(const onnx::TensorProto& t, const std::string& what) {
     return c;
 }
 
+std::string context::node_label() const {
+    return !node->name().empty() ? cat("node '", node->name(), "'")
+           : node->output_size() ? cat("the node making '", node->output(0), "'")
+                                 : std::string("a node");
+}
+
 void context::fail(const std::string& msg) const {
     if (!node) throw error(cat(file_, ": ", msg));
-    const std::string who = !node->name().empty() ? cat("node '", node->name(), "'")
-                            : node->output_size() ? cat("the node making '", node->output(0), "'")
-                                                  : std::string("a node");
-    throw error(cat(file_, ": ", who, " (", node->op_type(), "): ", msg));
+    throw error(cat(file_, ": ", node_label(), " (", node->op_type(), "): ", msg));
 }
 
 void context::allow_attrs(const std::set<std::string>& names) const {
@@ -210,7 +213,10 @@ std::string context::unique_name(const std::string& raw) {
 std::string context::ref_of(const std::string& onnx_name) {
     if (const auto it = refs_.find(onnx_name); it != refs_.end()) return it->second;
     const auto c = consts_.find(onnx_name);
-    if (c == consts_.end()) fail(cat("input '", onnx_name, "' is not produced by any node"));
+    if (c == consts_.end())
+        fail(cat("input '", onnx_name,
+                 "' is not produced by any earlier node (the "
+                 "graph must be in topological order) nor an initializer"));
     constant k = c->second;
     if (k.dims.empty()) k.dims = {1};
     const std::string name = unique_name(onnx_name);
@@ -238,7 +244,12 @@ std::string context::emit(const std::string& type, const std::vector<std::string
                           const std::string& suffix) {
     const std::string base = node->name().empty() ? node->output(0) : node->name();
     const std::string name = unique_name(base + suffix);
-    add_node(name, type, inputs, params, weights);
+    try {
+        add_node(name, type, inputs, params, weights);
+    } catch (...) {  // e.g. shapes that do not fit: name the ONNX node, keep the layer's reason
+        std::throw_with_nested(error(cat(file_, ": ", node_label(), " (", node->op_type(),
+                                         ") as layer '", name, "' (", type, ")")));
+    }
     for (int i = 0; i < outputs && i < node->output_size(); ++i)
         if (!node->output(i).empty()) bind(node->output(i), i ? cat(name, ':', i) : name);
     return name;
@@ -288,7 +299,7 @@ void context::add_node(const std::string& name, const std::string& type,
         for (std::int64_t j = 0; j < c.numel(); ++j) h.f32()[j] = static_cast<float>(c.v[j]);
         out_.weights.emplace_back(w.name, std::move(h));
     }
-    node_lines_.push_back("  - " + line);
+    node_lines_.push_back(cat("  - ", line));
 }
 
 void context::add_input(const onnx::ValueInfoProto& v, std::optional<std::int64_t> batch) {

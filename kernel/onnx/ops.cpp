@@ -134,8 +134,6 @@ void pool(context& c, const std::string& mode) {
     else
         c.allow_attrs({"auto_pad", "kernel_shape", "p", "pads", "strides"});
     need_2d(c);
-    c.expect_attr(c.attr_int("storage_order", 0) == 0, "storage_order",
-                  "value 1 (column-major indices) is not supported");
     c.expect_attr(c.attr_int("p", 2) == 2, "p", "must be 2 (L2 pooling)");
     c.expect_attr(c.attr("kernel_shape") != nullptr, "kernel_shape", "is required");
     const ints k = pair_attr(c, "kernel_shape", 0), s = pair_attr(c, "strides", 1),
@@ -148,7 +146,8 @@ void pool(context& c, const std::string& mode) {
                     {"dilation", fmt_list(d)},
                     {"ceil_mode", c.attr_int("ceil_mode", 0) ? "true" : "false"},
                     {"count_include_pad", c.attr_int("count_include_pad", 0) ? "true" : "false"},
-                    {"indices", indices ? "true" : "false"}};
+                    {"indices", indices ? "true" : "false"},
+                    {"column_major", c.attr_int("storage_order", 0) ? "true" : "false"}};
     c.emit("pool", {c.data_in(0)}, p, {}, indices ? 2 : 1);
 }
 
@@ -411,13 +410,15 @@ const std::map<std::string, mapper>& mappers() {
 }  // namespace
 
 void map_node(context& c) {
+    if (fold_node(c)) return;
     const auto& m = mappers();
     const auto it = m.find(c.node->op_type());
     if (it == m.end()) {
         std::vector<std::string> known;
         for (const auto& [k, _] : m) known.push_back(k);
         c.fail(cat("op '", c.node->op_type(), "' is not supported (supported: ", join(known, ", "),
-                   ")"));
+                   "; on constants only: Shape, Cast, ConstantOfShape, Unsqueeze, Squeeze, "
+                   "Gather, Transpose, Slice)"));
     }
     it->second(c);
 }

@@ -40,8 +40,9 @@ void resize(context& c) {
                    "width_scale"});
     need_2d(c);
     const std::string mode = c.attr_string("mode", "nearest");
-    if (mode != "nearest" && mode != "linear" && mode != "bilinear")
-        c.fail(cat("attribute 'mode' value '", mode, "' is not supported (nearest, linear)"));
+    if (mode != "nearest" && mode != "linear" && mode != "bilinear" && mode != "cubic")
+        c.fail(
+            cat("attribute 'mode' value '", mode, "' is not supported (nearest, linear, cubic)"));
     const bool v11 = !upsample && c.opset >= 11;
     const std::string ctm =
         c.attr_string("coordinate_transformation_mode", v11 ? "half_pixel" : "asymmetric");
@@ -49,14 +50,15 @@ void resize(context& c) {
         ctm != "asymmetric")
         c.fail(
             cat("attribute 'coordinate_transformation_mode' value '", ctm, "' is not supported"));
-    c.expect_attr(c.attr_int("exclude_outside", 0) == 0, "exclude_outside",
-                  "value 1 is not supported");
-    // cubic_coeff_a and extrapolation_value only act in cubic and tf_crop_and_resize, refused
-    // above.
+    // extrapolation_value only acts in tf_crop_and_resize, refused above.
     const std::string nm = c.attr_string("nearest_mode", v11 ? "round_prefer_floor" : "floor");
-    param_list p = {{"mode", mode == "nearest" ? "nearest" : "bilinear"},
+    param_list p = {{"mode", mode == "nearest" ? "nearest"
+                             : mode == "cubic" ? "bicubic"
+                                               : "bilinear"},
                     {"coordinate", ctm},
-                    {"nearest_mode", nm}};
+                    {"nearest_mode", nm},
+                    {"cubic_coeff_a", fmt(c.attr_float("cubic_coeff_a", -0.75f))},
+                    {"exclude_outside", c.attr_int("exclude_outside", 0) ? "true" : "false"}};
     std::vector<double> scales;
     if (c.attr("scales")) {
         for (float f : c.attr("scales")->floats()) scales.push_back(f);

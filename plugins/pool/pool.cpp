@@ -127,7 +127,7 @@ void pool_row(const params& p, const geometry& g, const window& wy, const std::v
                     if (plane[i] > best) best = plane[i], at = i;
                 }
             y[ox] = best;
-            if (idx) idx[ox] = plane_base + at;
+            if (idx) idx[ox] = plane_base + (p.column_major ? at % aw.in * ah.in + at / aw.in : at);
             continue;
         }
         double acc = 0;

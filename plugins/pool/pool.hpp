@@ -20,6 +20,7 @@ struct params {
     bool count_include_pad = false;     // avg: divide by taps inside the padded input
     bool global = false;                // kernel = whole H x W, output {N, C, 1, 1}
     bool indices = false;               // max only: 2nd output, int64 flat index into NCHW input
+    bool column_major = false;          // indices count h + w * H in a plane (storage_order 1)
 };
 
 // Vulkan kernels (pool_vk.cpp).
@@ -28,5 +29,5 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
 }  // namespace cnnkit::plugins::pool
 
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::pool::params, mode, kernel, stride, pad, dilation, ceil_mode,
-                    count_include_pad, global, indices);
+                    count_include_pad, global, indices, column_major);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::pool::pool_mode, max, avg, l2);

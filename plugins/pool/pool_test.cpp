@@ -198,3 +198,15 @@ TEST_CASE("pool: indices hold the ONNX flat NCHW argmax with dilation and pads",
     p.indices = true;
     check_against_reference(x, p);
 }
+
+TEST_CASE("pool: column_major indices count h + w * H, as ONNX storage_order 1", "[pool][cpu]") {
+    // test_maxpool_with_argmax_2d_precomputed_strides: 5x5 of 1..25, kernel 2, stride 2.
+    std::vector<float> v(25);
+    for (int i = 0; i < 25; ++i) v[static_cast<std::size_t>(i)] = float(i + 1);
+    const auto x = testing::make_tensor({1, 1, 5, 5}, v);
+    const auto r = run_layer("pool", "{kernel: 2, stride: 2, indices: true, column_major: true}",
+                             {x});
+    testing::check_close(r.outputs[0], {1, 1, 2, 2}, {7, 9, 17, 19});
+    const auto* z = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+    CHECK(std::vector<std::int64_t>(z, z + 4) == std::vector<std::int64_t>{6, 16, 8, 18});
+}

@@ -5,6 +5,7 @@
 #include <cnnkit/layer.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -68,27 +69,54 @@ std::int64_t round_nearest(nearest_kind mode, float x) {
     return static_cast<std::int64_t>(x);
 }
 
-// Per output index along one axis: the two source indices and the weight of the second
-// (nearest: both indices equal, weight 0). Sources are clamped to [0, in-1].
+// Per output index along one axis: `taps` source indices (clamped to [0, in-1]) and weights.
 struct axis_table {
-    std::vector<std::int64_t> i0, i1;
-    std::vector<float> t;
+    int taps = 1;
+    std::vector<std::int64_t> idx;
+    std::vector<float> w;
 };
 
+// ONNX's cubic convolution weights for the taps at distances 1 + r, r, 1 - r, 2 - r.
+std::array<float, 4> cubic_weights(float r, float a) {
+    auto near = [a](float d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };       // |d| <= 1
+    auto far = [a](float d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };  // 1 < |d| < 2
+    return {far(1 + r), near(r), near(1 - r), far(2 - r)};
+}
+
 axis_table make_table(const params& p, std::int64_t in, std::int64_t out, float scale) {
-    axis_table a{std::vector<std::int64_t>(out), std::vector<std::int64_t>(out),
-                 std::vector<float>(out)};
+    axis_table a;
+    a.taps = p.mode == mode_kind::nearest ? 1 : p.mode == mode_kind::bilinear ? 2 : 4;
+    a.idx.resize(static_cast<std::size_t>(out * a.taps));
+    a.w.resize(a.idx.size());
+    auto clamp = [in](std::int64_t i) { return std::clamp<std::int64_t>(i, 0, in - 1); };
     for (std::int64_t x = 0; x < out; ++x) {
         const float s = source_coordinate(p.coordinate, x, in, out, scale);
+        std::int64_t* idx = a.idx.data() + x * a.taps;
+        float* w = a.w.data() + x * a.taps;
         if (p.mode == mode_kind::nearest) {
-            a.i0[x] = a.i1[x] = std::clamp<std::int64_t>(round_nearest(p.nearest_mode, s), 0,
-                                                          in - 1);
-            a.t[x] = 0.0f;
-        } else {
+            idx[0] = clamp(round_nearest(p.nearest_mode, s));
+            w[0] = 1.0f;
+        } else if (p.mode == mode_kind::bilinear) {
             const float c = std::clamp(s, 0.0f, static_cast<float>(in - 1));
-            a.i0[x] = std::min(static_cast<std::int64_t>(c), in - 1);
-            a.i1[x] = std::min(a.i0[x] + 1, in - 1);
-            a.t[x] = c - static_cast<float>(a.i0[x]);
+            idx[0] = std::min(static_cast<std::int64_t>(c), in - 1);
+            idx[1] = std::min(idx[0] + 1, in - 1);
+            w[1] = c - static_cast<float>(idx[0]);
+            w[0] = 1.0f - w[1];
+        } else {
+            // As ONNX's reference: the taps are i0-1 .. i0+2 with r = s - i0 in (0, 1].
+            const auto i0 = static_cast<std::int64_t>(std::ceil(s)) - 1;
+            const std::array<float, 4> k =
+                cubic_weights(s - static_cast<float>(i0), p.cubic_coeff_a);
+            float sum = 0;
+            for (int t = 0; t < 4; ++t) {
+                const std::int64_t i = i0 - 1 + t;
+                w[t] =
+                    p.exclude_outside && (i < 0 || i >= in) ? 0.0f : k[static_cast<std::size_t>(t)];
+                idx[t] = clamp(i);
+                sum += w[t];
+            }
+            if (p.exclude_outside)
+                for (int t = 0; t < 4; ++t) w[t] /= sum;
         }
     }
     return a;
@@ -98,7 +126,8 @@ struct upsample_layer {
     using params = upsample::params;
     static constexpr const char* type = "upsample";
     static constexpr const char* doc =
-        "2-D resize (ONNX Resize / nn.Upsample): nearest or bilinear, by scale or to a size";
+        "2-D resize (ONNX Resize / nn.Upsample): nearest, bilinear or bicubic, by scale or to a "
+        "size";
 
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
         sdk::expect(in.size() == 1, "upsample takes 1 input, got ", in.size());
@@ -107,7 +136,8 @@ struct upsample_layer {
     }
     static std::int64_t macs(const params& p, std::span<const sdk::shape> in) {
         const geometry g = geometry_of(p, in[0]);
-        return p.mode == mode_kind::bilinear ? 3 * g.n * g.c * g.oh * g.ow : 0;  // three lerps
+        const std::int64_t taps = p.mode == mode_kind::bilinear ? 4 : 16;
+        return p.mode == mode_kind::nearest ? 0 : taps * g.n * g.c * g.oh * g.ow;
     }
     static void run(const params& p, const sdk::call& c) {
         const geometry g = geometry_of(p, c.in(0).shape());
@@ -115,22 +145,23 @@ struct upsample_layer {
         const axis_table tx = make_table(p, g.w, g.ow, g.scale_w);
         const float* x = c.in(0).f32();
         float* y = c.out(0).f32();
-        const bool nearest = p.mode == mode_kind::nearest;
         c.host.parallel_for(0, g.n * g.c * g.oh, [&](std::int64_t row) {
             const std::int64_t oy = row % g.oh, plane = row / g.oh;
-            const float* r0 = x + (plane * g.h + ty.i0[oy]) * g.w;
-            const float* r1 = x + (plane * g.h + ty.i1[oy]) * g.w;
+            const float* img = x + plane * g.h * g.w;
+            const std::int64_t* iy = ty.idx.data() + oy * ty.taps;
+            const float* wy = ty.w.data() + oy * ty.taps;
             float* out = y + row * g.ow;
-            if (nearest) {
-                for (std::int64_t ox = 0; ox < g.ow; ++ox) out[ox] = r0[tx.i0[ox]];
-                return;
-            }
-            const float v = ty.t[oy];
             for (std::int64_t ox = 0; ox < g.ow; ++ox) {
-                const float u = tx.t[ox];
-                const float top = r0[tx.i0[ox]] + u * (r0[tx.i1[ox]] - r0[tx.i0[ox]]);
-                const float bottom = r1[tx.i0[ox]] + u * (r1[tx.i1[ox]] - r1[tx.i0[ox]]);
-                out[ox] = top + v * (bottom - top);
+                const std::int64_t* ix = tx.idx.data() + ox * tx.taps;
+                const float* wx = tx.w.data() + ox * tx.taps;
+                float acc = 0;
+                for (int a = 0; a < ty.taps; ++a) {
+                    const float* r = img + iy[a] * g.w;
+                    float line = 0;
+                    for (int b = 0; b < tx.taps; ++b) line += wx[b] * r[ix[b]];
+                    acc += wy[a] * line;
+                }
+                out[ox] = acc;
             }
         }, std::max<std::int64_t>(1, 4096 / g.ow));
     }

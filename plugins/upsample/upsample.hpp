@@ -5,7 +5,7 @@
 
 namespace cnnkit::plugins::upsample {
 
-enum class mode_kind : std::uint8_t { nearest, bilinear };
+enum class mode_kind : std::uint8_t { nearest, bilinear, bicubic };
 // ONNX coordinate_transformation_mode: how an output coordinate maps to an input coordinate.
 enum class coordinate_kind : std::uint8_t { asymmetric, half_pixel, pytorch_half_pixel,
                                             align_corners };
@@ -17,13 +17,15 @@ struct params {
     glm::ivec2 size{0, 0};          // {h, w}; explicit output extent
     coordinate_kind coordinate = coordinate_kind::asymmetric;
     nearest_kind nearest_mode = nearest_kind::floor;  // rounding of nearest's source coordinate
+    float cubic_coeff_a = -0.75f;  // bicubic's A (ONNX cubic_coeff_a; PyTorch uses -0.75)
+    bool exclude_outside = false;  // bicubic: taps outside the image get weight 0, renormalised
 };
 
 }  // namespace cnnkit::plugins::upsample
 
 CNNKIT_PARAM_FIELDS(cnnkit::plugins::upsample::params, mode, scale, size, coordinate,
-                    nearest_mode);
-CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::mode_kind, nearest, bilinear);
+                    nearest_mode, cubic_coeff_a, exclude_outside);
+CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::mode_kind, nearest, bilinear, bicubic);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::coordinate_kind, asymmetric, half_pixel,
                   pytorch_half_pixel, align_corners);
 CNNKIT_ENUM_NAMES(cnnkit::plugins::upsample::nearest_kind, floor, round_prefer_floor,

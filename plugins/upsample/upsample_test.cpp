@@ -153,3 +153,65 @@ TEST_CASE("upsample: align_corners by a scale divides by in * scale - 1, as ONNX
                                          "scale: [0.6, 0.6]}", {x});
     testing::check_close(r.outputs[0], {1, 1, 1, 2}, {1.0f, 3.142857f});
 }
+
+namespace {
+// ONNX's reference for one axis of bicubic: the 4 points nearest to s in the edge-padded line
+// (ties to the left), weights from the cubic kernel of each point's distance to s; with
+// exclude_outside, points off the line weigh 0 and the rest are renormalised.
+std::vector<std::pair<int, double>> cubic_taps(double s, int in, double a, bool exclude) {
+    auto kernel = [a](double d) {
+        d = std::fabs(d);
+        if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+        if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+        return 0.0;
+    };
+    std::vector<int> pts;
+    for (int i = -2; i < in + 2; ++i) pts.push_back(i);
+    std::stable_sort(pts.begin(), pts.end(), [s](int p, int q) {
+        return std::fabs(s - p) < std::fabs(s - q);
+    });
+    pts.resize(4);
+    std::vector<std::pair<int, double>> taps;
+    double sum = 0;
+    for (int p : pts) {
+        const double w = exclude && (p < 0 || p >= in) ? 0 : kernel(s - p);
+        taps.push_back({std::clamp(p, 0, in - 1), w});
+        sum += w;
+    }
+    if (exclude)
+        for (auto& t : taps) t.second /= sum;
+    return taps;
+}
+}  // namespace
+
+TEST_CASE("upsample: bicubic matches ONNX's 4-nearest-points formula on random shapes",
+          "[upsample][cpu]") {
+    std::mt19937 rng(11);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int trial = 0; trial < 30; ++trial) {
+        const int h = pick(1, 8), w = pick(1, 8), coordinate = pick(0, 3);
+        const bool exclude = pick(0, 1);
+        const float sh = pick(2, 12) / 4.0f, sw = pick(2, 12) / 4.0f, a = exclude ? -0.5f : -0.75f;
+        const int oh = int(std::floor(h * double(sh))), ow = int(std::floor(w * double(sw)));
+        if (oh < 1 || ow < 1) continue;
+        const std::string params = cnnkit::cat(
+            "{mode: bicubic, scale: [", sh, ", ", sw, "], coordinate: ", coordinates[coordinate],
+            ", cubic_coeff_a: ", a, ", exclude_outside: ", exclude ? "true" : "false", "}");
+        INFO(params << " on 1x2x" << h << "x" << w);
+        const auto x = testing::random_tensor({1, 2, h, w}, 500 + trial);
+        const auto r = run_layer("upsample", params, {x});
+        std::vector<float> want;
+        for (int pl = 0; pl < 2; ++pl)
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ++ox) {
+                    const float fy = source(coordinate, oy, h, oh, sh);
+                    const float fx = source(coordinate, ox, w, ow, sw);
+                    double v = 0;
+                    for (const auto& [iy, wy] : cubic_taps(fy, h, a, exclude))
+                        for (const auto& [ix, wx] : cubic_taps(fx, w, a, exclude))
+                            v += wy * wx * x.f32()[(pl * h + iy) * w + ix];
+                    want.push_back(float(v));
+                }
+        testing::check_close(r.outputs[0], {1, 2, oh, ow}, want, 1e-4f, 1e-4f);
+    }
+}

@@ -32,28 +32,17 @@ SPATIAL = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool
 FLOAT, INT64 = onnx.TensorProto.FLOAT, onnx.TensorProto.INT64
 
 # Cases that are selected but out of scope, with the reason (also listed in the README).
-CUBIC = "bicubic resize: the upsample plugin does nearest and bilinear only"
 OUT_OF_SCOPE = {
     "test_batchnorm_epsilon_training_mode": "training mode (batch statistics, running-stat outputs)",
     "test_batchnorm_example_training_mode": "training mode (batch statistics, running-stat outputs)",
     "test_constant": "a network without inputs (a cnnkit network has at least one)",
     "test_matmul_3d": "batched MatMul: cnnkit maps MatMul to fc ([M, K] x constant [K, N])",
     "test_matmul_4d": "batched MatMul: cnnkit maps MatMul to fc ([M, K] x constant [K, N])",
-    "test_maxpool_with_argmax_2d_precomputed_strides": "storage_order 1 (column-major indices)",
     "test_maxunpool_export_with_output_shape": "its expected output places index i at "
         "(i / 4, i % 4) of the 5x5 output, i.e. in the un-padded 4x4 frame; cnnkit, like "
         "PyTorch and the spec, indexes the output itself",
     "test_reshape_allowzero_reordered": "a tensor with a zero-sized dimension",
     "test_resize_tf_crop_and_resize": "coordinate_transformation_mode tf_crop_and_resize (roi)",
-    "test_resize_downsample_scales_cubic": CUBIC,
-    "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside": CUBIC,
-    "test_resize_downsample_scales_cubic_align_corners": CUBIC,
-    "test_resize_downsample_sizes_cubic": CUBIC,
-    "test_resize_upsample_scales_cubic": CUBIC,
-    "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside": CUBIC,
-    "test_resize_upsample_scales_cubic_align_corners": CUBIC,
-    "test_resize_upsample_scales_cubic_asymmetric": CUBIC,
-    "test_resize_upsample_sizes_cubic": CUBIC,
 }
 
 
