@@ -22,5 +22,6 @@ int cmd_run(int argc, char** argv);
 int cmd_layers(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_schema(int argc, char** argv);
+int cmd_new_plugin(int argc, char** argv);
 
 }  // namespace cnnkit::host

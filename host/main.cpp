@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
         if (cmd == "profile") return cnnkit::host::cmd_profile(argc, argv);
         if (cmd == "graph") return cnnkit::host::cmd_graph(argc, argv);
         if (cmd == "schema") return cnnkit::host::cmd_schema(argc, argv);
+        if (cmd == "new-plugin") return cnnkit::host::cmd_new_plugin(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {
