@@ -3,6 +3,7 @@
 
 #include "args.hpp"
 #include "classify.hpp"
+#include "watch.hpp"
 #include "graph/params.hpp"
 #include "graph/schema.hpp"
 #include "network.hpp"
@@ -57,11 +58,13 @@ std::string grouped(std::int64_t v) {
 }
 
 int cmd_run(int argc, char** argv) {
-    const args a(argc, argv, 2, [] {
+    const std::set<std::string> valued = [] {
         auto v = common_valued;
         v.insert({"input", "output-dir", "image", "labels", "top"});
         return v;
-    }(), {});
+    }();
+    if (wants_watch(argc, argv)) return run_watching(argc, argv, valued, cmd_run);
+    const args a(argc, argv, 2, valued, {});
     if (a.positional().size() != 1)
         throw error("usage: cnnkit run MODEL --input NAME=FILE.npy --output-dir DIR "
                     "[--weights W.safetensors | --random-weights SEED] [--threads N]");
@@ -126,6 +129,7 @@ int cmd_layers(int argc, char** argv) {
 }
 
 int cmd_check(int argc, char** argv) {
+    if (wants_watch(argc, argv)) return run_watching(argc, argv, {"plugins", "batch"}, cmd_check);
     const args a(argc, argv, 2, {"plugins", "batch"}, {});
     if (a.positional().size() != 1) throw error("usage: cnnkit check NET.yaml");
     auto reg = load_plugins(a);
