@@ -2,6 +2,7 @@
 #include "bench.hpp"
 #include "commands.hpp"
 #include "draw.hpp"
+#include "help.hpp"
 #include "report.hpp"
 
 #include <cnnkit/plugin_abi.h>
@@ -19,6 +20,12 @@ const char* usage =
     "                      run a network; writes DIR/<output>.npy for each output\n"
     "  check NET.yaml      per-node table: output shape, parameters, multiply-adds\n"
     "  layers [TYPE]       the registered layer types and their params\n"
+    "  bench NET           latency, throughput, GFLOP/s and memory of whole inferences\n"
+    "  profile NET         per-node times; --trace out.json for Perfetto\n"
+    "  graph NET -o F.svg  draw the expanded graph (Graphviz)\n"
+    "  schema              JSON Schema of the network format, from the loaded plugins\n"
+    "  new-plugin NAME     scaffold an out-of-tree plugin folder\n"
+    "  COMMAND --help      a command's options and an example\n"
     "  --version           print the version and the plugin ABI version\n"
     "example:\n"
     "  cnnkit run configs/lenet5.yaml --random-weights 1 --input image=x.npy --output-dir out\n";
@@ -35,6 +42,11 @@ int main(int argc, char** argv) {
         std::cout << "cnnkit " << CNNKIT_VERSION << " (plugin ABI " << CNNKIT_ABI_VERSION << ")\n";
         return 0;
     }
+    if (cnnkit::host::wants_help(argc, argv))
+        if (const char* text = cnnkit::host::command_help(cmd)) {
+            std::cout << text;
+            return 0;
+        }
     try {
         if (cmd == "run") return cnnkit::host::cmd_run(argc, argv);
         if (cmd == "check") return cnnkit::host::cmd_check(argc, argv);

@@ -94,8 +94,9 @@ private:
 }  // namespace
 
 bool wants_watch(int argc, char** argv) {
-    for (int i = 2; i < argc; ++i)
-        if (std::string(argv[i]) == "--watch") return true;
+    for (int i = 2; i < argc; ++i)  // --watch-max N implies --watch
+        if (std::string(argv[i]) == "--watch" || std::string(argv[i]).rfind("--watch-max", 0) == 0)
+            return true;
     return false;
 }
 

@@ -7,7 +7,7 @@
 
 namespace cnnkit::host {
 
-// True when argv has --watch.
+// True when argv has --watch or --watch-max.
 bool wants_watch(int argc, char** argv);
 
 // Runs cmd(argc, argv) without --watch / --watch-max N, then again after every change, until
