@@ -161,7 +161,8 @@ int cmd_check(int argc, char** argv) {
 
 int cmd_schema(int argc, char** argv) {
     const args a(argc, argv, 2, {"plugins"}, {});
-    if (!a.positional().empty()) throw error("usage: cnnkit schema [--plugins DIR] > net.schema.json");
+    if (!a.positional().empty())
+        throw error("usage: cnnkit schema [--plugins DIR] > net.schema.json");
     std::cout << network_schema(*load_plugins(a)) << '\n';
     return 0;
 }

@@ -40,26 +40,30 @@ const std::map<std::string, std::string> texts = {
      "Lists the layer types of the loaded plugins, or one type's params, kinds and defaults.\n"
      "example:\n  cnnkit layers conv\n"},
     {"bench",
-     std::string("usage: cnnkit bench NET [--runs N | --time SECONDS] [--warmup N] [--json] "
-                 "[options]\n"
-                 "Times whole inferences: min/median/p90 latency, throughput, GFLOP/s from the\n"
-                 "multiply-adds (2 FLOP each), peak RSS and arena bytes. Inputs are random unless\n"
-                 "given; weights are random (seed 1) unless given.\n"
-                 "  --runs N               timed runs (default 20)\n"
-                 "  --time SECONDS         run for this long instead\n"
-                 "  --warmup N             untimed runs first (default 3)\n"
-                 "  --input NAME=X.npy     a fixed input\n"
-                 "  --json                 one JSON object on stdout (progress stays on stderr)\n") +
-         common + "example:\n  cnnkit bench configs/alexnet.yaml --runs 50 --batch 8 --threads 4\n"},
+     std::string(
+         "usage: cnnkit bench NET [--runs N | --time SECONDS] [--warmup N] [--json] "
+         "[options]\n"
+         "Times whole inferences: min/median/p90 latency, throughput, GFLOP/s from the\n"
+         "multiply-adds (2 FLOP each), peak RSS and arena bytes. Inputs are random unless\n"
+         "given; weights are random (seed 1) unless given.\n"
+         "  --runs N               timed runs (default 20)\n"
+         "  --time SECONDS         run for this long instead\n"
+         "  --warmup N             untimed runs first (default 3)\n"
+         "  --input NAME=X.npy     a fixed input\n"
+         "  --json                 one JSON object on stdout (progress stays on stderr)\n") +
+         common +
+         "example:\n  cnnkit bench configs/alexnet.yaml --runs 50 --batch 8 --threads 4\n"},
     {"profile",
-     std::string("usage: cnnkit profile NET [--runs N] [--trace out.json] [options]\n"
-                 "Per-node time over N runs, sorted, with share of the total, GFLOP/s and backend.\n"
-                 "  --runs N               profiled runs (default 10)\n"
-                 "  --warmup N             untimed runs first (default 1)\n"
-                 "  --input NAME=X.npy     a fixed input\n"
-                 "  --trace FILE           Chrome/Perfetto trace: one span per node per run, one\n"
-                 "                         track per worker thread (ui.perfetto.dev)\n") +
-         common + "example:\n  cnnkit profile configs/alexnet.yaml --runs 5 --trace alexnet.json\n"},
+     std::string(
+         "usage: cnnkit profile NET [--runs N] [--trace out.json] [options]\n"
+         "Per-node time over N runs, sorted, with share of the total, GFLOP/s and backend.\n"
+         "  --runs N               profiled runs (default 10)\n"
+         "  --warmup N             untimed runs first (default 1)\n"
+         "  --input NAME=X.npy     a fixed input\n"
+         "  --trace FILE           Chrome/Perfetto trace: one span per node per run, one\n"
+         "                         track per worker thread (ui.perfetto.dev)\n") +
+         common +
+         "example:\n  cnnkit profile configs/alexnet.yaml --runs 5 --trace alexnet.json\n"},
     {"graph",
      "usage: cnnkit graph NET.yaml -o FILE.svg|.png|.pdf|.dot [--batch B] [--plugins DIR]\n"
      "Draws the expanded graph with Graphviz: type, output shape and parameters per node,\n"

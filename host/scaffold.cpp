@@ -1,18 +1,19 @@
 // scaffold.cpp: `cnnkit new-plugin NAME`: an out-of-tree plugin folder that builds against the
 // installed SDK and passes its own Catch2 test unchanged.
-#include "commands.hpp"
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
+
+#include "commands.hpp"
 
 namespace cnnkit::host {
 namespace fs = std::filesystem;
 
 namespace {
 
-const char* cmake_template = R"(# @NAME@: an out-of-tree cnnkit plugin. Build against the installed SDK:
+const char* cmake_template =
+    R"(# @NAME@: an out-of-tree cnnkit plugin. Build against the installed SDK:
 #   cmake -S . -B build -DCMAKE_PREFIX_PATH=<cnnkit prefix> && cmake --build build
 #   ctest --test-dir build        # the plugin through its C ABI, against a reference
 #   cnnkit run net.yaml --plugins build --random-weights 1 --input image=x.npy --output-dir out
@@ -31,7 +32,8 @@ add_dependencies(@NAME@_test cnnkit_@NAME@)
 add_test(NAME @NAME@_test COMMAND @NAME@_test)
 )";
 
-const char* hpp_template = R"(// @NAME@.hpp: parameters of the @NAME@ layer: y = x * scale + shift (edit to taste).
+const char* hpp_template =
+    R"(// @NAME@.hpp: parameters of the @NAME@ layer: y = x * scale + shift (edit to taste).
 #pragma once
 
 #include <cnnkit/params.hpp>
@@ -49,7 +51,8 @@ struct params {  // a plain aggregate: ints, floats, bools, enum classes, glm::i
 CNNKIT_PARAM_FIELDS(@NAME@_plugin::params, scale, shift);
 )";
 
-const char* cpp_template = R"(// @NAME@.cpp: shape rule, CPU kernel and registration of the @NAME@ layer.
+const char* cpp_template =
+    R"(// @NAME@.cpp: shape rule, CPU kernel and registration of the @NAME@ layer.
 #include "@NAME@.hpp"
 #include "@NAME@_spv.h"  // @NAME@.comp compiled to SPIR-V by cnnkit_add_plugin(... SHADERS ...)
 
@@ -84,7 +87,8 @@ struct @NAME@_layer {
 CNNKIT_REGISTER_PLUGIN("@NAME@", "0.1", @NAME@_plugin::@NAME@_layer)
 )";
 
-const char* comp_template = R"(// @NAME@.comp: the @NAME@ layer on the GPU (stub mirroring the CPU kernel).
+const char* comp_template =
+    R"(// @NAME@.comp: the @NAME@ layer on the GPU (stub mirroring the CPU kernel).
 #version 450
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer In { float x[]; };
@@ -97,7 +101,8 @@ void main() {
 }
 )";
 
-const char* test_template = R"(// @NAME@_test.cpp: loads the built plugin as cnnkit does (dlopen, C ABI) and checks the layer
+const char* test_template =
+    R"(// @NAME@_test.cpp: loads the built plugin as cnnkit does (dlopen, C ABI) and checks the layer
 // against a reference computed here.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
@@ -183,7 +188,8 @@ TEST_CASE("@NAME@: two inputs are refused with a message", "[@NAME@]") {
 }
 )";
 
-const char* net_template = R"(# A network that uses @NAME@: cnnkit run net.yaml --plugins build --random-weights 1 ...
+const char* net_template =
+    R"(# A network that uses @NAME@: cnnkit run net.yaml --plugins build --random-weights 1 ...
 name: @NAME@_example
 inputs:
   image: [1, 3, 8, 8]
@@ -207,15 +213,16 @@ int cmd_new_plugin(int argc, char** argv) {
     if (a.positional().size() != 1) throw error("usage: cnnkit new-plugin NAME [--dir DIR]");
     const std::string name = a.positional()[0];
     if (!std::regex_match(name, std::regex("[a-z][a-z0-9_]{0,39}")))
-        throw error(cat("plugin name '", name, "': use lower case letters, digits and _, "
+        throw error(cat("plugin name '", name,
+                        "': use lower case letters, digits and _, "
                         "starting with a letter (it becomes the YAML type and a C++ namespace)"));
     const fs::path dir = a.get("dir") ? fs::path(*a.get("dir")) : fs::path(name);
     std::error_code ec;
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
         throw error(cat(dir.string(), ": folder exists and is not empty; choose another --dir"));
     const std::vector<std::pair<std::string, const char*>> files = {
-        {"CMakeLists.txt", cmake_template}, {name + ".hpp", hpp_template},
-        {name + ".cpp", cpp_template},      {name + ".comp", comp_template},
+        {"CMakeLists.txt", cmake_template},  {name + ".hpp", hpp_template},
+        {name + ".cpp", cpp_template},       {name + ".comp", comp_template},
         {name + "_test.cpp", test_template}, {"net.yaml", net_template}};
     fs::create_directories(dir, ec);
     if (ec) throw error(cat(dir.string(), ": cannot create folder: ", ec.message()));

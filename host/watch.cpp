@@ -1,24 +1,23 @@
 // watch.cpp: the --watch loop: inotify on the folders of the watched files and plugin folders.
 #include "watch.hpp"
 
-#include "args.hpp"
-#include "plugins/registry.hpp"
-#include "report.hpp"
-#include "util/text.hpp"
-
-#include <cnnkit/error.hpp>
-
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cnnkit/error.hpp>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <vector>
+
+#include "args.hpp"
+#include "plugins/registry.hpp"
+#include "report.hpp"
+#include "util/text.hpp"
 
 namespace cnnkit::host {
 namespace fs = std::filesystem;
@@ -26,7 +25,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic<bool> stop{false};
-void on_signal(int) { stop = true; }
+void on_signal(int) {
+    stop = true;
+}
 
 // Watches folders; reports names that changed in them and that `interesting` accepts.
 class watcher {
@@ -52,8 +53,8 @@ public:
             pollfd p{fd_, POLLIN, 0};
             const int r = poll(&p, 1, 50);
             if (r > 0) {
-                if (drain(changed)) deadline = std::chrono::steady_clock::now() +
-                                               std::chrono::milliseconds(150);
+                if (drain(changed))
+                    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
             } else if (std::chrono::steady_clock::now() >= deadline) {
                 return true;
             }

@@ -31,6 +31,7 @@ public:
 
     const graph& g() const { return g_; }
     const plan& memory_plan() const { return plan_; }
+    int threads() const { return cpu_->threads(); }  // the CPU arena's size
     // Inputs by name; every network input must be given. Outputs by public name. Thread-safe.
     std::map<std::string, host_tensor> run(const std::map<std::string, host_tensor>& inputs,
                                            const timing_sink& timing = {}) const;
