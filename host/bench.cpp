@@ -1,10 +1,6 @@
 // bench.cpp: `cnnkit bench`: warm-up, timed runs with progress, latency statistics and memory.
 #include "bench.hpp"
 
-#include "commands.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,11 +10,16 @@
 #include <cstring>
 #include <iomanip>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
+
+#include "commands.hpp"
 
 namespace cnnkit::host {
 using namespace cnnkit::kernel;
 using clock_type = std::chrono::steady_clock;
+
+namespace {
 
 std::map<std::string, host_tensor> bench_inputs(const args& a, const graph& g) {
     std::map<std::string, host_tensor> in;
@@ -35,16 +36,13 @@ std::map<std::string, host_tensor> bench_inputs(const args& a, const graph& g) {
         if (in.count(ti.name)) continue;
         host_tensor x;
         x.shape = ti.shape;
-        x.bytes.resize(static_cast<std::size_t>(ti.shape.numel()) *
-                       element_size(ti.shape.type()));
+        x.bytes.resize(static_cast<std::size_t>(ti.shape.numel()) * element_size(ti.shape.type()));
         if (ti.shape.type() == sdk::dtype::f32)
             for (std::int64_t i = 0; i < ti.shape.numel(); ++i) x.f32()[i] = u(rng);
         in[ti.name] = std::move(x);
     }
     return in;
 }
-
-namespace {
 
 double percentile(std::vector<double> v, double q) {  // nearest rank
     std::sort(v.begin(), v.end());
@@ -62,9 +60,9 @@ public:
                                : std::min(1.0, elapsed / seconds_);
         if (tty_) {
             const int filled = static_cast<int>(f * 30);
-            std::cerr << "\r[" << std::string(filled, '#') << std::string(30 - filled, ' ')
-                      << "] " << done << (runs_ ? cat("/", runs_) : std::string(" runs"))
-                      << "  " << std::fixed << std::setprecision(3) << last_ms << " ms   "
+            std::cerr << "\r[" << std::string(filled, '#') << std::string(30 - filled, ' ') << "] "
+                      << done << (runs_ ? cat("/", runs_) : std::string(" runs")) << "  "
+                      << std::fixed << std::setprecision(3) << last_ms << " ms   "
                       << std::defaultfloat << std::flush;
             return;
         }
@@ -72,7 +70,8 @@ public:
         if (tenth <= shown_) return;
         shown_ = tenth;
         std::cerr << "run " << done << (runs_ ? cat("/", runs_) : std::string()) << ": "
-                  << std::fixed << std::setprecision(3) << last_ms << " ms\n" << std::defaultfloat;
+                  << std::fixed << std::setprecision(3) << last_ms << " ms\n"
+                  << std::defaultfloat;
     }
     void done() const {
         if (tty_) std::cerr << '\n';
@@ -91,15 +90,62 @@ std::int64_t peak_rss_bytes() {
     return static_cast<std::int64_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
+std::vector<double> timed_runs(const network& net, const std::map<std::string, host_tensor>& inputs,
+                               std::int64_t runs, double seconds) {
+    std::vector<double> ms;
+    progress bar(runs, seconds);
+    const auto start = clock_type::now();
+    for (;;) {
+        const auto t0 = clock_type::now();
+        net.run(inputs);
+        const auto t1 = clock_type::now();
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        const double elapsed = std::chrono::duration<double>(t1 - start).count();
+        bar.update(static_cast<std::int64_t>(ms.size()), elapsed, ms.back());
+        if (runs ? static_cast<std::int64_t>(ms.size()) >= runs : elapsed >= seconds) break;
+    }
+    bar.done();
+    return ms;
+}
+
+void print_bench(const nlohmann::json& r) {
+    const auto& l = r["latency_ms"];
+    std::cout << std::fixed << std::setprecision(3) << r["network"].get<std::string>() << ": batch "
+              << r["batch"] << ", " << r["threads"] << " threads, " << r["warmup"] << " warm-up + "
+              << r["runs"] << " runs\n"
+              << "latency ms: min " << l["min"].get<double>() << "  median "
+              << l["median"].get<double>() << "  p90 " << l["p90"].get<double>() << "  mean "
+              << l["mean"].get<double>() << "  max " << l["max"].get<double>() << '\n'
+              << std::setprecision(1) << "throughput: " << r["throughput_per_s"].get<double>()
+              << " items/s\n"
+              << std::setprecision(2) << "compute: " << grouped(r["macs"].get<std::int64_t>())
+              << " multiply-adds, " << r["gflops"].get<double>() << " GFLOP/s (at the median)\n"
+              << std::defaultfloat << "memory: peak RSS "
+              << grouped(r["peak_rss_bytes"].get<std::int64_t>()) << " bytes, arena "
+              << grouped(r["arena_bytes"].get<std::int64_t>()) << " bytes\n";
+}
+
 }  // namespace
+
+timed_network load_for_timing(const args& a, std::int64_t warmup) {
+    auto opt = net_options(a);
+    if (!opt.random_seed && !opt.weights) opt.random_seed = 1;  // timing needs no real weights
+    timed_network t;
+    t.reg = load_plugins(a);
+    t.net = network::load(*t.reg, a.positional()[0], opt);
+    t.inputs = bench_inputs(a, t.net->g());
+    for (std::int64_t i = 0; i < warmup; ++i) t.net->run(t.inputs);
+    return t;
+}
 
 int cmd_bench(int argc, char** argv) {
     auto valued = common_valued;
     valued.insert({"runs", "time", "warmup", "input"});
     const args a(argc, argv, 2, valued, {"json"});
     if (a.positional().size() != 1)
-        throw error("usage: cnnkit bench NET [--runs N | --time SECONDS] [--warmup N] "
-                    "[--batch B] [--threads T] [--json]");
+        throw error(
+            "usage: cnnkit bench NET [--runs N | --time SECONDS] [--warmup N] "
+            "[--batch B] [--threads T] [--json]");
     const std::int64_t warmup = a.get_int("warmup", 3, 0, 1 << 20);
     double seconds = 0;
     if (auto t = a.get("time")) {
@@ -112,27 +158,10 @@ int cmd_bench(int argc, char** argv) {
         if (a.has("runs")) throw error("give --runs or --time, not both");
     }
     const std::int64_t runs = seconds > 0 ? 0 : a.get_int("runs", 20, 1, 1 << 24);
-    auto opt = net_options(a);
-    if (!opt.random_seed && !opt.weights) opt.random_seed = 1;  // timing needs no real weights
-    auto reg = load_plugins(a);
-    auto net = network::load(*reg, a.positional()[0], opt);
-    const auto inputs = bench_inputs(a, net->g());
-    for (std::int64_t i = 0; i < warmup; ++i) net->run(inputs);
-
-    std::vector<double> ms;
-    progress bar(runs, seconds);
-    const auto start = clock_type::now();
-    for (;;) {
-        const auto t0 = clock_type::now();
-        net->run(inputs);
-        const auto t1 = clock_type::now();
-        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        const double elapsed = std::chrono::duration<double>(t1 - start).count();
-        bar.update(static_cast<std::int64_t>(ms.size()), elapsed, ms.back());
-        if (runs ? static_cast<std::int64_t>(ms.size()) >= runs : elapsed >= seconds) break;
-    }
-    bar.done();
-    const graph& g = net->g();
+    timed_network t = load_for_timing(a, warmup);
+    const std::vector<double> ms = timed_runs(*t.net, t.inputs, runs, seconds);
+    const network& net = *t.net;
+    const graph& g = net.g();
     std::int64_t macs = 0;
     for (const node& n : g.nodes) macs += n.macs;
     const std::int64_t batch = g.tensors[g.inputs[0]].shape[0];
@@ -142,38 +171,27 @@ int cmd_bench(int argc, char** argv) {
     nlohmann::json r = {
         {"network", g.name.empty() ? a.positional()[0] : g.name},
         {"batch", batch},
-        {"threads", opt.threads > 0 ? opt.threads : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))},
+        {"threads", net.threads()},
         {"warmup", warmup},
         {"runs", ms.size()},
-        {"latency_ms", {{"min", *std::min_element(ms.begin(), ms.end())},
-                        {"median", median},
-                        {"p90", percentile(ms, 0.9)},
-                        {"mean", total / static_cast<double>(ms.size())},
-                        {"max", *std::max_element(ms.begin(), ms.end())}}},
-        {"throughput_per_s", static_cast<double>(batch) * 1000.0 * static_cast<double>(ms.size()) / total},
+        {"latency_ms",
+         {{"min", *std::min_element(ms.begin(), ms.end())},
+          {"median", median},
+          {"p90", percentile(ms, 0.9)},
+          {"mean", total / static_cast<double>(ms.size())},
+          {"max", *std::max_element(ms.begin(), ms.end())}}},
+        {"throughput_per_s",
+         static_cast<double>(batch) * 1000.0 * static_cast<double>(ms.size()) / total},
         {"macs", macs},
         {"gflops", 2.0 * static_cast<double>(macs) / (median * 1e6)},
         {"peak_rss_bytes", peak_rss_bytes()},
-        {"arena_bytes", net->memory_plan().arena_bytes},
+        {"arena_bytes", net.memory_plan().arena_bytes},
     };
     if (a.has("json")) {
         std::cout << r.dump(2) << '\n';
         return 0;
     }
-    const auto& l = r["latency_ms"];
-    std::cout << std::fixed << std::setprecision(3) << r["network"].get<std::string>()
-              << ": batch " << batch << ", " << r["threads"] << " threads, " << warmup
-              << " warm-up + " << ms.size() << " runs\n"
-              << "latency ms: min " << l["min"].get<double>() << "  median "
-              << l["median"].get<double>() << "  p90 " << l["p90"].get<double>() << "  mean "
-              << l["mean"].get<double>() << "  max " << l["max"].get<double>() << '\n'
-              << std::setprecision(1) << "throughput: " << r["throughput_per_s"].get<double>()
-              << " items/s\n"
-              << std::setprecision(2) << "compute: " << grouped(macs) << " multiply-adds, "
-              << r["gflops"].get<double>() << " GFLOP/s (at the median)\n"
-              << std::defaultfloat << "memory: peak RSS " << grouped(peak_rss_bytes())
-              << " bytes, arena " << grouped(static_cast<std::int64_t>(net->memory_plan().arena_bytes))
-              << " bytes\n";
+    print_bench(r);
     return 0;
 }
 

@@ -1,13 +1,13 @@
 // classify.cpp: image inputs and top-k tables.
 #include "classify.hpp"
 
-#include "io/image.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <numeric>
 #include <ostream>
+
+#include "io/image.hpp"
 
 namespace cnnkit::host {
 using namespace cnnkit::kernel;
@@ -15,8 +15,9 @@ using namespace cnnkit::kernel;
 std::pair<std::string, host_tensor> image_input(const graph& g, const std::string& image,
                                                 std::ostream& log) {
     if (!g.preprocess)
-        throw error(cat(g.file, ": the network has no 'preprocess:' block, so --image cannot "
-                            "make its input (give --input NAME=FILE.npy, or add preprocess:)"));
+        throw error(cat(g.file,
+                        ": the network has no 'preprocess:' block, so --image cannot "
+                        "make its input (give --input NAME=FILE.npy, or add preprocess:)"));
     const preprocess_spec& p = *g.preprocess;
     const sdk::shape* shape = nullptr;
     for (int t : g.inputs)
@@ -34,9 +35,9 @@ void print_top_k(std::ostream& os, const std::map<std::string, host_tensor>& out
         const std::int64_t classes = t.shape.numel() / t.shape[0];
         std::vector<double> score(t.f32(), t.f32() + classes);
         const double sum = std::accumulate(score.begin(), score.end(), 0.0);
-        const bool is_dist = std::all_of(score.begin(), score.end(),
-                                         [](double v) { return v >= 0 && v <= 1; }) &&
-                             std::fabs(sum - 1) < 1e-3;
+        const bool is_dist =
+            std::all_of(score.begin(), score.end(), [](double v) { return v >= 0 && v <= 1; }) &&
+            std::fabs(sum - 1) < 1e-3;
         if (!is_dist) {
             const double mx = *std::max_element(score.begin(), score.end());
             double z = 0;

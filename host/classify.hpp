@@ -2,12 +2,12 @@
 // classes of each output as a table.
 #pragma once
 
-#include "network.hpp"
-
 #include <iosfwd>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "network.hpp"
 
 namespace cnnkit::host {
 

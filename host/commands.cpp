@@ -3,6 +3,7 @@
 
 #include "args.hpp"
 #include "classify.hpp"
+#include "watch.hpp"
 #include "graph/params.hpp"
 #include "graph/schema.hpp"
 #include "network.hpp"
@@ -63,11 +64,13 @@ std::string grouped(std::int64_t v) {
 }
 
 int cmd_run(int argc, char** argv) {
-    const args a(argc, argv, 2, [] {
+    const std::set<std::string> valued = [] {
         auto v = common_valued;
         v.insert({"input", "output-dir", "image", "labels", "top"});
         return v;
-    }(), {"explain"});
+    }();
+    if (wants_watch(argc, argv)) return run_watching(argc, argv, valued, cmd_run);
+    const args a(argc, argv, 2, valued, {"explain"});
     if (a.positional().size() != 1)
         throw error("usage: cnnkit run MODEL --input NAME=FILE.npy --output-dir DIR "
                     "[--weights W.safetensors | --random-weights SEED] [--threads N] "
@@ -136,6 +139,7 @@ int cmd_layers(int argc, char** argv) {
 }
 
 int cmd_check(int argc, char** argv) {
+    if (wants_watch(argc, argv)) return run_watching(argc, argv, {"plugins", "batch"}, cmd_check);
     const args a(argc, argv, 2, {"plugins", "batch"}, {});
     if (a.positional().size() != 1) throw error("usage: cnnkit check NET.yaml | MODEL.onnx");
     auto reg = load_plugins(a);
@@ -197,7 +201,8 @@ int cmd_import(int argc, char** argv) {
 
 int cmd_schema(int argc, char** argv) {
     const args a(argc, argv, 2, {"plugins"}, {});
-    if (!a.positional().empty()) throw error("usage: cnnkit schema [--plugins DIR] > net.schema.json");
+    if (!a.positional().empty())
+        throw error("usage: cnnkit schema [--plugins DIR] > net.schema.json");
     std::cout << network_schema(*load_plugins(a)) << '\n';
     return 0;
 }

@@ -24,5 +24,6 @@ int cmd_check(int argc, char** argv);
 int cmd_import(int argc, char** argv);
 int cmd_schema(int argc, char** argv);
 int cmd_devices(int argc, char** argv);
+int cmd_new_plugin(int argc, char** argv);
 
 }  // namespace cnnkit::host

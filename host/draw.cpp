@@ -1,15 +1,15 @@
 // draw.cpp: Graphviz output of the expanded graph; rendering goes through a temp file and rename.
 #include "draw.hpp"
 
-#include "commands.hpp"
-
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <sstream>
+
+#include "commands.hpp"
 
 namespace cnnkit::host {
 using namespace cnnkit::kernel;
@@ -40,7 +40,9 @@ std::string parent_group(const graph& g, const std::string& group) {
     return best;
 }
 
-std::string tensor_id(int t) { return cat("t", t); }
+std::string tensor_id(int t) {
+    return cat("t", t);
+}
 
 }  // namespace
 
@@ -136,8 +138,7 @@ int cmd_graph(int argc, char** argv) {
         fs::rename(tmp_out, file, ec);
         if (ec) throw error(cat(*out, ": cannot write: ", ec.message()));
     }
-    std::cout << g.nodes.size() << " nodes, " << g.groups.size() << " clusters -> " << *out
-              << '\n';
+    std::cout << g.nodes.size() << " nodes, " << g.groups.size() << " clusters -> " << *out << '\n';
     return 0;
 }
 

@@ -1,9 +1,9 @@
 // draw.hpp: `cnnkit graph`: the expanded graph as Graphviz DOT, rendered by the `dot` program.
 #pragma once
 
-#include "graph/graph.hpp"
-
 #include <string>
+
+#include "graph/graph.hpp"
 
 namespace cnnkit::host {
 

@@ -2,6 +2,7 @@
 #include "bench.hpp"
 #include "commands.hpp"
 #include "draw.hpp"
+#include "help.hpp"
 #include "report.hpp"
 
 #include <cnnkit/plugin_abi.h>
@@ -23,6 +24,12 @@ const char* usage =
     "  import MODEL.onnx -o NET.yaml --weights NET.safetensors\n"
     "                      an ONNX model as a YAML network and its weights\n"
     "  devices             the Vulkan devices (--device N picks one)\n"
+    "  bench NET           latency, throughput, GFLOP/s and memory of whole inferences\n"
+    "  profile NET         per-node times; --trace out.json for Perfetto\n"
+    "  graph NET -o F.svg  draw the expanded graph (Graphviz)\n"
+    "  schema              JSON Schema of the network format, from the loaded plugins\n"
+    "  new-plugin NAME     scaffold an out-of-tree plugin folder\n"
+    "  COMMAND --help      a command's options and an example\n"
     "  --version           print the version and the plugin ABI version\n"
     "example:\n"
     "  cnnkit run configs/lenet5.yaml --random-weights 1 --input image=x.npy --output-dir out\n";
@@ -39,6 +46,11 @@ int main(int argc, char** argv) {
         std::cout << "cnnkit " << CNNKIT_VERSION << " (plugin ABI " << CNNKIT_ABI_VERSION << ")\n";
         return 0;
     }
+    if (cnnkit::host::wants_help(argc, argv))
+        if (const char* text = cnnkit::host::command_help(cmd)) {
+            std::cout << text;
+            return 0;
+        }
     try {
         if (cmd == "run") return cnnkit::host::cmd_run(argc, argv);
         if (cmd == "check") return cnnkit::host::cmd_check(argc, argv);
@@ -49,6 +61,7 @@ int main(int argc, char** argv) {
         if (cmd == "graph") return cnnkit::host::cmd_graph(argc, argv);
         if (cmd == "schema") return cnnkit::host::cmd_schema(argc, argv);
         if (cmd == "devices") return cnnkit::host::cmd_devices(argc, argv);
+        if (cmd == "new-plugin") return cnnkit::host::cmd_new_plugin(argc, argv);
         std::cerr << "error: unknown command '" << cmd << "'\n" << usage;
         return 1;
     } catch (const std::exception& e) {

@@ -1,14 +1,13 @@
 // profile.cpp: `cnnkit profile`: per-node times over several runs and a Chrome/Perfetto trace.
-#include "bench.hpp"
-#include "commands.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <numeric>
+
+#include "bench.hpp"
+#include "commands.hpp"
 
 namespace cnnkit::host {
 using namespace cnnkit::kernel;
@@ -28,22 +27,68 @@ nlohmann::json chrome_trace(const graph& g, const std::vector<span>& spans,
     for (const span& s : spans) {
         const node& n = g.nodes[static_cast<std::size_t>(s.node)];
         threads.insert(s.thread);
-        events.push_back({{"name", n.name}, {"cat", "node"}, {"ph", "X"}, {"pid", 1},
-                          {"tid", s.thread + 1}, {"ts", s.start_us}, {"dur", s.dur_us},
-                          {"args", {{"type", n.type->api->type}, {"run", s.run},
-                                    {"output", shape_text(g.tensors[n.outputs[0]].shape)},
-                                    {"backend", "cpu"}}}});
+        events.push_back({{"name", n.name},
+                          {"cat", "node"},
+                          {"ph", "X"},
+                          {"pid", 1},
+                          {"tid", s.thread + 1},
+                          {"ts", s.start_us},
+                          {"dur", s.dur_us},
+                          {"args",
+                           {{"type", n.type->api->type},
+                            {"run", s.run},
+                            {"output", shape_text(g.tensors[n.outputs[0]].shape)},
+                            {"backend", "cpu"}}}});
     }
     for (std::size_t r = 0; r < runs.size(); ++r)
-        events.push_back({{"name", cat("run ", r)}, {"cat", "run"}, {"ph", "X"}, {"pid", 1},
-                          {"tid", 0}, {"ts", runs[r].first}, {"dur", runs[r].second}});
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", 0},
+        events.push_back({{"name", cat("run ", r)},
+                          {"cat", "run"},
+                          {"ph", "X"},
+                          {"pid", 1},
+                          {"tid", 0},
+                          {"ts", runs[r].first},
+                          {"dur", runs[r].second}});
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", 1},
+                      {"tid", 0},
                       {"args", {{"name", "runs"}}}});
     for (int t : threads)
-        events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", t + 1},
+        events.push_back({{"name", "thread_name"},
+                          {"ph", "M"},
+                          {"pid", 1},
+                          {"tid", t + 1},
                           {"args", {{"name", cat("tbb worker ", t)}}}});
-    return {{"traceEvents", events}, {"displayTimeUnit", "ms"},
+    return {{"traceEvents", events},
+            {"displayTimeUnit", "ms"},
             {"otherData", {{"network", g.name}, {"tool", "cnnkit profile"}}}};
+}
+
+// Per node, sorted by time: ms per run, share of the node total, GFLOP/s, backend; then the
+// start of the total line.
+void print_node_table(const graph& g, const std::vector<span>& spans, double n) {
+    std::vector<double> node_us(g.nodes.size(), 0.0);
+    for (const span& s : spans) node_us[static_cast<std::size_t>(s.node)] += s.dur_us;
+    const double total = std::accumulate(node_us.begin(), node_us.end(), 0.0);
+    std::vector<std::size_t> order(g.nodes.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return node_us[x] > node_us[y]; });
+    std::cout << std::left << std::setw(28) << "node" << std::setw(14) << "type" << std::setw(9)
+              << "backend" << std::right << std::setw(12) << "ms/run" << std::setw(9) << "share"
+              << std::setw(11) << "GFLOP/s" << '\n';
+    for (std::size_t i : order) {
+        const node& nd = g.nodes[i];
+        const double ms = node_us[i] / n / 1000.0;
+        std::cout << std::left << std::setw(28) << nd.name << std::setw(14) << nd.type->api->type
+                  << std::setw(9) << "cpu" << std::right << std::fixed << std::setprecision(3)
+                  << std::setw(12) << ms << std::setprecision(1) << std::setw(8)
+                  << (total > 0 ? 100.0 * node_us[i] / total : 0.0) << '%' << std::setprecision(2)
+                  << std::setw(11)
+                  << (ms > 0 ? 2.0 * static_cast<double>(nd.macs) / (ms * 1e6) : 0.0) << '\n';
+    }
+    std::cout << std::setprecision(3) << "total: " << total / n / 1000.0 << " ms/run in nodes, "
+              << std::defaultfloat;
 }
 
 }  // namespace
@@ -56,14 +101,9 @@ int cmd_profile(int argc, char** argv) {
         throw error("usage: cnnkit profile NET [--runs N] [--trace out.json] [--threads T]");
     const std::int64_t runs = a.get_int("runs", 10, 1, 1 << 20);
     const std::int64_t warmup = a.get_int("warmup", 1, 0, 1 << 20);
-    auto opt = net_options(a);
-    if (!opt.random_seed && !opt.weights) opt.random_seed = 1;
-    auto reg = load_plugins(a);
-    auto net = network::load(*reg, a.positional()[0], opt);
-    const graph& g = net->g();
-    const auto inputs = bench_inputs(a, g);
-    for (std::int64_t i = 0; i < warmup; ++i) net->run(inputs);
-
+    timed_network tn = load_for_timing(a, warmup);
+    const network& net = *tn.net;
+    const graph& g = net.g();
     std::vector<span> spans;
     std::vector<std::pair<double, double>> run_spans;
     std::mutex m;
@@ -73,39 +113,19 @@ int cmd_profile(int argc, char** argv) {
     };
     for (std::int64_t r = 0; r < runs; ++r) {
         const auto t0 = std::chrono::steady_clock::now();
-        net->run(inputs, [&](const node_timing& t) {
+        net.run(tn.inputs, [&](const node_timing& t) {
             std::lock_guard lock(m);
-            spans.push_back({t.node, t.thread, static_cast<int>(r), us(t.start),
-                             us(t.end) - us(t.start)});
+            spans.push_back(
+                {t.node, t.thread, static_cast<int>(r), us(t.start), us(t.end) - us(t.start)});
         });
         run_spans.emplace_back(us(t0), us(std::chrono::steady_clock::now()) - us(t0));
     }
-    std::vector<double> node_us(g.nodes.size(), 0.0);
-    for (const span& s : spans) node_us[static_cast<std::size_t>(s.node)] += s.dur_us;
-    const double total = std::accumulate(node_us.begin(), node_us.end(), 0.0);
     double wall = 0;
     for (const auto& r : run_spans) wall += r.second;
-    std::vector<std::size_t> order(g.nodes.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t x, std::size_t y) { return node_us[x] > node_us[y]; });
-    const double n = static_cast<double>(runs);
-    std::cout << std::left << std::setw(28) << "node" << std::setw(14) << "type" << std::setw(9)
-              << "backend" << std::right << std::setw(12) << "ms/run" << std::setw(9) << "share"
-              << std::setw(11) << "GFLOP/s" << '\n';
-    for (std::size_t i : order) {
-        const node& nd = g.nodes[i];
-        const double ms = node_us[i] / n / 1000.0;
-        std::cout << std::left << std::setw(28) << nd.name << std::setw(14) << nd.type->api->type
-                  << std::setw(9) << "cpu" << std::right << std::fixed << std::setprecision(3)
-                  << std::setw(12) << ms << std::setprecision(1) << std::setw(8)
-                  << (total > 0 ? 100.0 * node_us[i] / total : 0.0) << '%' << std::setprecision(2)
-                  << std::setw(11) << (ms > 0 ? 2.0 * static_cast<double>(nd.macs) / (ms * 1e6) : 0.0)
-                  << '\n';
-    }
-    std::cout << std::setprecision(3) << "total: " << total / n / 1000.0 << " ms/run in nodes, "
-              << wall / n / 1000.0 << " ms/run wall (" << runs << " runs, " << warmup
-              << " warm-up)\n" << std::defaultfloat;
+    print_node_table(g, spans, static_cast<double>(runs));
+    std::cout << std::fixed << std::setprecision(3) << wall / static_cast<double>(runs) / 1000.0
+              << " ms/run wall (" << runs << " runs, " << warmup << " warm-up)\n"
+              << std::defaultfloat;
     if (const auto file = a.get("trace")) {
         const std::string text = chrome_trace(g, spans, run_spans).dump();
         write_file_atomic(*file, std::vector<unsigned char>(text.begin(), text.end()));

@@ -46,6 +46,7 @@ public:
     std::string explain() const;
     // Nodes the Vulkan backend runs on the GPU (0 on the CPU backend).
     int gpu_nodes() const { return vk_ ? vk_->gpu_nodes() : 0; }
+    int threads() const { return cpu_ ? cpu_->threads() : 0; }  // the CPU arena's size
     // Inputs by name; every network input must be given. Outputs by public name. Thread-safe.
     std::map<std::string, host_tensor> run(const std::map<std::string, host_tensor>& inputs,
                                            const timing_sink& timing = {}) const;

@@ -1,17 +1,17 @@
 // preprocess.cpp: reading and checking a network's `preprocess:` and `labels:` blocks.
 #include "graph/preprocess.hpp"
 
-#include "graph/params.hpp"
-#include "util/text.hpp"
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "graph/params.hpp"
+#include "util/text.hpp"
+
 namespace cnnkit::kernel {
 namespace {
 
-const std::vector<std::string> preprocess_keys = {"input", "resize", "crop", "scale",
+const std::vector<std::string> preprocess_keys = {"input", "resize", "crop",    "scale",
                                                   "mean",  "std",    "channels"};
 
 [[noreturn]] void fail(const YAML::Node& at, const std::string& file, const std::string& msg) {
@@ -37,7 +37,8 @@ std::int64_t size(const YAML::Node& n, const std::string& file, const std::strin
 }
 
 // A scalar or a list of 3 numbers (one per channel, in RGB order).
-std::array<double, 3> triple(const YAML::Node& n, const std::string& file, const std::string& what) {
+std::array<double, 3> triple(const YAML::Node& n, const std::string& file,
+                             const std::string& what) {
     if (n.IsScalar()) {
         const double v = number(n, file, what);
         return {v, v, v};
@@ -64,8 +65,8 @@ preprocess_spec parse_preprocess(const YAML::Node& block, const std::string& fil
     for (const auto& kv : block) {
         const std::string key = kv.first.Scalar();
         if (std::find(preprocess_keys.begin(), preprocess_keys.end(), key) == preprocess_keys.end())
-            fail(kv.first, file, cat("unknown key '", key, "' in preprocess",
-                                     did_you_mean(key, preprocess_keys)));
+            fail(kv.first, file,
+                 cat("unknown key '", key, "' in preprocess", did_you_mean(key, preprocess_keys)));
     }
     preprocess_spec p;
     const sdk::shape* in = inputs.empty() ? nullptr : &inputs[0].second;
@@ -79,17 +80,21 @@ preprocess_spec parse_preprocess(const YAML::Node& block, const std::string& fil
         p.input = inputs[0].first;
     }
     if (!in || in->rank() != 4 || ((*in)[1] != 1 && (*in)[1] != 3))
-        fail(block, file, cat("preprocess needs an NCHW input with 1 or 3 channels; '", p.input,
-                              "' is ", in ? *in : sdk::shape{}));
+        fail(block, file,
+             cat("preprocess needs an NCHW input with 1 or 3 channels; '", p.input, "' is ",
+                 in ? *in : sdk::shape{}));
     if (const YAML::Node n = block["resize"]) {
-        if (n.IsScalar()) p.resize_short = size(n, file, "preprocess resize");
-        else std::tie(p.resize_h, p.resize_w) = pair_of(n, file, "preprocess resize");
+        if (n.IsScalar())
+            p.resize_short = size(n, file, "preprocess resize");
+        else
+            std::tie(p.resize_h, p.resize_w) = pair_of(n, file, "preprocess resize");
     }
     if (const YAML::Node n = block["crop"]) {
         const auto [h, w] = pair_of(n, file, "preprocess crop");
         if (h != (*in)[2] || w != (*in)[3])
-            fail(n, file, cat("preprocess crop ", h, "x", w, " differs from input '", p.input,
-                              "' ", *in, " (the crop is always the input's H x W)"));
+            fail(n, file,
+                 cat("preprocess crop ", h, "x", w, " differs from input '", p.input, "' ", *in,
+                     " (the crop is always the input's H x W)"));
     }
     if (const YAML::Node n = block["scale"]) p.scale = number(n, file, "preprocess scale");
     if (const YAML::Node n = block["mean"]) p.mean = triple(n, file, "preprocess mean");
@@ -121,8 +126,7 @@ std::vector<std::string> read_labels_file(const std::string& path) {
 
 std::vector<std::string> parse_labels(const YAML::Node& labels, const std::string& file) {
     if (labels.IsScalar()) {
-        const std::filesystem::path p =
-            std::filesystem::path(file).parent_path() / labels.Scalar();
+        const std::filesystem::path p = std::filesystem::path(file).parent_path() / labels.Scalar();
         try {
             return read_labels_file(p.string());
         } catch (const std::exception& e) {

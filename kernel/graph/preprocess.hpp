@@ -2,16 +2,15 @@
 // `labels:` (class names of its output), read from the YAML file and checked there.
 #pragma once
 
-#include "util/located.hpp"
-
-#include <cnnkit/tensor.hpp>
-
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <cnnkit/tensor.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "util/located.hpp"
 
 namespace cnnkit::kernel {
 
@@ -20,8 +19,8 @@ namespace cnnkit::kernel {
 // offsets); x = pixel * scale; x = (x - mean[c]) / std[c];
 // channels in `order` (a 1-channel input takes the luma 0.299 R + 0.587 G + 0.114 B instead).
 struct preprocess_spec {
-    std::string input;                  // the network input it feeds ("" = the first)
-    std::int64_t resize_short = 0;      // resize: N  (shorter side to N, aspect kept); 0 = none
+    std::string input;              // the network input it feeds ("" = the first)
+    std::int64_t resize_short = 0;  // resize: N  (shorter side to N, aspect kept); 0 = none
     std::int64_t resize_h = 0, resize_w = 0;  // resize: [h, w] (exact size)
     double scale = 1.0 / 255.0;
     std::array<double, 3> mean{0, 0, 0}, std{1, 1, 1};

@@ -2,9 +2,9 @@
 // params of every layer type in a registry, for editors and validators.
 #pragma once
 
-#include "plugins/registry.hpp"
-
 #include <string>
+
+#include "plugins/registry.hpp"
 
 namespace cnnkit::kernel {
 

@@ -1,12 +1,11 @@
 // image.cpp: stb_image decoding, bilinear resizing, centre cropping and normalisation.
 #include "io/image.hpp"
 
-#include <cnnkit/error.hpp>
-
 #include <stb_image.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cnnkit/error.hpp>
 #include <memory>
 
 namespace cnnkit::kernel {
@@ -18,8 +17,7 @@ std::pair<std::int64_t, std::int64_t> resized_size(const rgb_image& img, const p
     if (!p.resize_short) return {img.height, img.width};
     // torchvision's Resize(int): the shorter side becomes N, the longer one N * long / short
     // rounded down.
-    if (img.height <= img.width)
-        return {p.resize_short, p.resize_short * img.width / img.height};
+    if (img.height <= img.width) return {p.resize_short, p.resize_short * img.width / img.height};
     return {p.resize_short * img.height / img.width, p.resize_short};
 }
 
@@ -44,9 +42,8 @@ std::vector<tap> taps(std::int64_t in, std::int64_t out) {
 rgb_image read_image(const std::filesystem::path& file) {
     int w = 0, h = 0, n = 0;
     std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load(file.c_str(), &w, &h, &n, 3),
-                                                  &stbi_image_free);
-    if (!data)
-        throw error(cat(file.string(), ": cannot read image (", stbi_failure_reason(), ")"));
+                                                   &stbi_image_free);
+    if (!data) throw error(cat(file.string(), ": cannot read image (", stbi_failure_reason(), ")"));
     rgb_image img;
     img.width = w;
     img.height = h;
@@ -70,7 +67,8 @@ host_tensor image_to_tensor(const rgb_image& img, const preprocess_spec& p,
     t.bytes.resize(static_cast<std::size_t>(input.numel()) * sizeof(float));
     float* out = t.f32();
     auto px = [&](std::int64_t y, std::int64_t x, int ch) {
-        return static_cast<float>(img.pixels[static_cast<std::size_t>((y * img.width + x) * 3 + ch)]);
+        return static_cast<float>(
+            img.pixels[static_cast<std::size_t>((y * img.width + x) * 3 + ch)]);
     };
     const std::int64_t plane = oh * ow;
     for (std::int64_t y = 0; y < oh; ++y) {
@@ -85,11 +83,11 @@ host_tensor image_to_tensor(const rgb_image& img, const preprocess_spec& p,
             }
             for (std::int64_t k = 0; k < c; ++k) {
                 const int src = c == 1 ? 0 : static_cast<int>(p.bgr ? 2 - k : k);
-                const float v = c == 1 ? 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2]
-                                       : rgb[src];
-                out[k * plane + y * ow + x] = static_cast<float>(
-                    (v * p.scale - p.mean[static_cast<std::size_t>(src)]) /
-                    p.std[static_cast<std::size_t>(src)]);
+                const float v =
+                    c == 1 ? 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2] : rgb[src];
+                out[k * plane + y * ow + x] =
+                    static_cast<float>((v * p.scale - p.mean[static_cast<std::size_t>(src)]) /
+                                       p.std[static_cast<std::size_t>(src)]);
             }
         }
     }
@@ -105,7 +103,9 @@ std::string describe_preprocess(const rgb_image& img, const preprocess_spec& p,
     if (rh != input[2] || rw != input[3]) s += cat(" -> crop ", input[3], "x", input[2]);
     s += cat(", scale ", p.scale, ", mean [", p.mean[0], ", ", p.mean[1], ", ", p.mean[2],
              "], std [", p.std[0], ", ", p.std[1], ", ", p.std[2], "], ",
-             input[1] == 1 ? "luma" : p.bgr ? "bgr" : "rgb");
+             input[1] == 1 ? "luma"
+             : p.bgr       ? "bgr"
+                           : "rgb");
     return s;
 }
 

@@ -2,12 +2,12 @@
 // through the network's preprocess_spec.
 #pragma once
 
-#include "graph/preprocess.hpp"
-#include "io/npy.hpp"
-
 #include <cstdint>
 #include <filesystem>
 #include <vector>
+
+#include "graph/preprocess.hpp"
+#include "io/npy.hpp"
 
 namespace cnnkit::kernel {
 

@@ -92,6 +92,12 @@ check(rows[0][1:] == ("0", f"{p[0]:.6f}", "red") and rows[1][1:] == ("2", f"{p[2
 write(f"{d}/labels.txt", "rouge\nvert\nbleu\n")
 out = cnnkit("run", net, "--image", f"{d}/cls.png", "--labels", f"{d}/labels.txt", "--top", "3")
 check(re.search(r"^\s+3\s+1\s+[0-9.]+\s+vert$", out, re.M), out)
+# labels: as a file name, relative to the YAML file.
+os.makedirs(f"{d}/sub", exist_ok=True)
+write(f"{d}/sub/names.txt", "R\nG\nB\n")
+net2 = write(f"{d}/sub/cls.yaml", open(net).read().replace("[red, green, blue]", "names.txt"))
+out = cnnkit("run", net2, "--image", f"{d}/cls.png", "--top", "1")
+check(re.search(r"^\s+1\s+0\s+[0-9.]+\s+R$", out, re.M), out)
 
 # 6. Errors: no preprocess block, a bad key, a missing image, an image smaller than the input.
 plain = write(f"{d}/plain.yaml", "inputs: {image: [1, 3, 4, 4]}\nnodes: [{type: relu}]\n")
@@ -102,6 +108,11 @@ bad = write(f"{d}/bad.yaml", "inputs: {image: [1, 3, 4, 4]}\nnodes: [{type: relu
 out = cnnkit("check", bad, code=1)
 check(out.startswith(f"{bad}:3:14: error: unknown key 'rezise' in preprocess; did you mean "
                      "'resize'?"), out)
+crop = write(f"{d}/crop.yaml", "inputs: {image: [1, 3, 4, 4]}\nnodes: [{type: relu}]\n"
+             "preprocess: {resize: 8, crop: 5}\n")
+out = cnnkit("check", crop, code=1)
+check(out.startswith(f"{crop}:3:31: error: preprocess crop 5x5 differs from input 'image' "
+                     "{1, 3, 4, 4}"), out)
 out = cnnkit("run", net, "--image", f"{d}/nope.png", code=1)
 check(out.startswith(f"error: {d}/nope.png: cannot read image"), out)
 out = cnnkit("run", identity_net("big", [1, 3, 40, 40], "{}"), "--image", f"{d}/cls.png", code=1)
