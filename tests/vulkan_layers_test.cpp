@@ -77,3 +77,33 @@ TEST_CASE("vulkan: flatten, reshape and dropout copy through", "[flatten][vulkan
     check_backends_agree("reshape", "{shape: [0, -1, 5, 0, 0, 0, 0, 0], rank: 3}", {x});
     check_backends_agree("dropout", "{ratio: 0.3}", {x});
 }
+
+TEST_CASE("vulkan: add, mul, sub, div with broadcasting match the CPU", "[add][vulkan]") {
+    const auto a = random_tensor({2, 3, 4, 5}, 1), b = random_tensor({3, 1, 5}, 2);
+    const auto c = random_tensor({1}, 3), d = random_tensor({2, 1, 4, 1}, 4);
+    check_backends_agree("add", "{}", {a});
+    check_backends_agree("add", "{}", {a, b, c, d});
+    check_backends_agree("mul", "{}", {b, a, d});
+    check_backends_agree("sub", "{}", {d, b});
+    check_backends_agree("div", "{}", {a, random_tensor({5}, 5, 0.5f, 2.0f)});
+}
+
+TEST_CASE("vulkan: bias, prelu, batch_norm, lrn match the CPU",
+          "[bias][prelu][batch_norm][lrn][vulkan]") {
+    const auto x = random_tensor({2, 6, 5, 7}, 1);
+    check_backends_agree("bias", "{}", {x});
+    check_backends_agree("bias", "{}", {random_tensor({3, 11}, 2)});
+    check_backends_agree("prelu", "{}", {x});
+    check_backends_agree("prelu", "{}", {x, random_tensor({6, 1, 1}, 3)});
+    check_backends_agree("prelu", "{}", {x, random_tensor({7}, 4)});
+    check_backends_agree("batch_norm", "{epsilon: 0.001}", {x});
+    check_backends_agree("lrn", "{}", {x});
+    check_backends_agree("lrn", "{size: 4, alpha: 0.1, beta: 0.5, bias: 2}", {x});
+}
+
+TEST_CASE("vulkan: concat along any axis matches the CPU", "[concat][vulkan]") {
+    const auto a = random_tensor({2, 3, 4, 5}, 1), b = random_tensor({2, 1, 4, 5}, 2);
+    check_backends_agree("concat", "{}", {a, b, a});
+    check_backends_agree("concat", "{axis: -1}", {a, random_tensor({2, 3, 4, 2}, 3)});
+    check_backends_agree("concat", "{axis: 0}", {a, a});
+}

@@ -54,7 +54,7 @@ placed place(const graph& g, const node& nd) {
     std::vector<cnnkit_shape> in, out;
     for (int t : nd.inputs) in.push_back(g.tensors[t].shape.raw);
     for (int t : nd.outputs) out.push_back(g.tensors[t].shape.raw);
-    std::vector<cnnkit_gpu_dispatch> ds(16);
+    std::vector<cnnkit_gpu_dispatch> ds(256);
     std::uint32_t n = 0;
     cnnkit_diag d{};
     const cnnkit_status s =
