@@ -107,3 +107,39 @@ TEST_CASE("vulkan: concat along any axis matches the CPU", "[concat][vulkan]") {
     check_backends_agree("concat", "{axis: -1}", {a, random_tensor({2, 3, 4, 2}, 3)});
     check_backends_agree("concat", "{axis: 0}", {a, a});
 }
+
+TEST_CASE("vulkan: pad (constant, reflect, edge) and upsample (nearest, bilinear) match the CPU",
+          "[pad][upsample][vulkan]") {
+    const auto x = random_tensor({2, 3, 6, 7}, 1);
+    check_backends_agree("pad", "{pad: [1, 2, 3, 0], value: 0.5}", {x});
+    check_backends_agree("pad", "{mode: reflect, pad: [2, 1, 0, 3]}", {x});
+    check_backends_agree("pad", "{mode: edge, pad: 4}", {x});
+    check_backends_agree("upsample", "{}", {x});
+    check_backends_agree("upsample", "{mode: bilinear, coordinate: half_pixel}", {x});
+    check_backends_agree("upsample", "{mode: bilinear, size: [11, 5], coordinate: align_corners}",
+                         {x});
+    check_backends_agree("upsample", "{mode: bilinear, scale: [3, 2.5], "
+                                     "coordinate: pytorch_half_pixel}", {x});
+    check_backends_agree("upsample", "{size: [12, 21], nearest_mode: round_prefer_ceil, "
+                                     "coordinate: half_pixel}", {x});
+}
+
+TEST_CASE("vulkan: conv_transpose with stride, pads, dilation, groups, output_size matches "
+          "the CPU", "[conv_transpose][vulkan]") {
+    const auto x = random_tensor({2, 4, 5, 6}, 1);
+    check_backends_agree("conv_transpose", "{out_channels: 3, kernel: 3}", {x});
+    check_backends_agree("conv_transpose", "{out_channels: 6, kernel: [3, 2], stride: 2, "
+                         "pad: [1, 0, 0, 1], output_padding: [1, 0], groups: 2}", {x});
+    check_backends_agree("conv_transpose", "{out_channels: 2, kernel: 3, stride: 2, dilation: 2, "
+                         "bias: false}", {x});
+    check_backends_agree("conv_transpose", "{out_channels: 2, kernel: 2, stride: 2, "
+                         "output_size: [13, 11]}", {x});
+}
+
+TEST_CASE("vulkan: max_unpool undoes max pool with its indices as the CPU does",
+          "[max_unpool][vulkan]") {
+    const auto x = random_tensor({2, 3, 8, 6}, 1);
+    const auto pooled = testing::run_layer("pool", "{kernel: 2, indices: true}", {x});
+    check_backends_agree("max_unpool", "{kernel: 2}", pooled.outputs);
+    check_backends_agree("max_unpool", "{kernel: 2, output_size: [9, 7]}", pooled.outputs);
+}

@@ -106,6 +106,9 @@ struct upsample_layer {
         const geometry g = geometry_of(p, in[0]);
         return p.mode == mode_kind::bilinear ? 3 * g.n * g.c * g.oh * g.ow : 0;  // three lerps
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return upsample::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const geometry g = geometry_of(p, c.in(0).shape());
         const axis_table ty = make_table(p, g.h, g.oh, g.scale_h);

@@ -1,7 +1,10 @@
 // upsample.hpp: parameters of 2-D spatial resizing on NCHW (ONNX Resize, nn.Upsample).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::upsample {
 
@@ -18,6 +21,9 @@ struct params {
     coordinate_kind coordinate = coordinate_kind::asymmetric;
     nearest_kind nearest_mode = nearest_kind::floor;  // rounding of nearest's source coordinate
 };
+
+// Vulkan kernels (upsample_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::upsample
 
