@@ -87,6 +87,31 @@ placed place(const graph& g, const node& nd) {
     return p;
 }
 
+// A binding larger than the device's maxStorageBufferRange cannot be bound: the node stays on
+// the CPU (lavapipe allows 128 MiB; AlexNet's fc6 weight is 144 MiB).
+void check_ranges(const graph& g, const node& nd, std::uint64_t limit, placed& p) {
+    for (const auto& d : p.dispatches)
+        for (std::uint32_t b = 0; b < d.binding_count; ++b) {
+            const auto& r = d.bindings[b];
+            const std::uint64_t bytes =
+                r.ref == CNNKIT_GPU_WEIGHT
+                    ? static_cast<std::uint64_t>(g.weights[nd.weights[r.index]].shape.numel()) * 4
+                    : static_cast<std::uint64_t>(g.tensors[r.ref == CNNKIT_GPU_INPUT
+                                                               ? nd.inputs[r.index]
+                                                               : nd.outputs[r.index]]
+                                                     .shape.numel()) *
+                          element_size(g.tensors[r.ref == CNNKIT_GPU_INPUT ? nd.inputs[r.index]
+                                                                            : nd.outputs[r.index]]
+                                           .shape.type());
+            if (bytes > limit) {
+                p = placed{false, cat("shader '", d.name, "' would bind ", bytes_text(bytes),
+                                      ", over the device's maxStorageBufferRange of ",
+                                      bytes_text(limit))};
+                return;
+            }
+        }
+}
+
 }  // namespace
 
 struct vulkan_executor::impl {
@@ -333,6 +358,7 @@ vulkan_executor::vulkan_executor(const graph& g, const plan& p, const weight_sto
     for (const node& nd : g.nodes) {
         try {
             m.nodes.push_back(place(g, nd));
+            check_ranges(g, nd, m.ctx->properties().limits.maxStorageBufferRange, m.nodes.back());
         } catch (const std::exception&) {
             std::throw_with_nested(error(cat("node '", nd.name, "' (", nd.type->api->type, ")")));
         }
