@@ -1,8 +1,8 @@
 // vulkan_layers_test.cpp: every layer's Vulkan kernel against its CPU kernel on random shapes
 // (rtol 1e-4), on whatever device the loader gives (lavapipe in CI), validation layer on.
-#include "testing.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "testing.hpp"
 
 using namespace cnnkit;
 using testing::check_backends_agree;
@@ -28,10 +28,14 @@ TEST_CASE("vulkan: conv with stride, pads, dilation, groups, bias, activation ma
                          "{out_channels: 6, kernel: [3, 5], stride: [2, 1], pad: [1, 2, 0, 1], "
                          "dilation: [2, 1], groups: 3, activation: relu6}",
                          {random_tensor({2, 9, 17, 12}, 3, -3.0f, 3.0f)});
-    check_backends_agree("conv", "{out_channels: 4, kernel: 3, stride: 2, auto_pad: same_lower, "
-                                 "activation: tanh}", {random_tensor({1, 2, 8, 7}, 4)});
-    check_backends_agree("conv", "{out_channels: 3, kernel: 2, auto_pad: same_upper, "
-                                 "activation: sigmoid}", {random_tensor({1, 2, 5, 6}, 5)});
+    check_backends_agree("conv",
+                         "{out_channels: 4, kernel: 3, stride: 2, auto_pad: same_lower, "
+                         "activation: tanh}",
+                         {random_tensor({1, 2, 8, 7}, 4)});
+    check_backends_agree("conv",
+                         "{out_channels: 3, kernel: 2, auto_pad: same_upper, "
+                         "activation: sigmoid}",
+                         {random_tensor({1, 2, 5, 6}, 5)});
     check_backends_agree("conv", "{out_channels: 16, kernel: 3, groups: 16, activation: relu}",
                          {random_tensor({1, 16, 20, 19}, 6)});
 }
@@ -41,9 +45,9 @@ TEST_CASE("vulkan: fc and gemm (transposes, broadcast C) match the CPU", "[fc][g
     check_backends_agree("fc", "{out_features: 5, bias: false}", {random_tensor({65, 17}, 2)});
     const auto a = random_tensor({7, 19}, 3), b = random_tensor({19, 66}, 4);
     check_backends_agree("gemm", "{}", {a, b});
-    check_backends_agree("gemm", "{trans_a: true, trans_b: true, alpha: 0.5, beta: 2}",
-                         {random_tensor({19, 7}, 5), random_tensor({66, 19}, 6),
-                          random_tensor({7, 1}, 7)});
+    check_backends_agree(
+        "gemm", "{trans_a: true, trans_b: true, alpha: 0.5, beta: 2}",
+        {random_tensor({19, 7}, 5), random_tensor({66, 19}, 6), random_tensor({7, 1}, 7)});
     check_backends_agree("gemm", "{beta: -1}", {a, b, random_tensor({66}, 8)});
     check_backends_agree("gemm", "{}", {a, b, random_tensor({7, 66}, 9)});
 }
@@ -53,10 +57,14 @@ TEST_CASE("vulkan: pool max/avg/l2, pads, dilation, ceil mode, global, indices m
     const auto x = random_tensor({2, 3, 13, 11}, 1);
     check_backends_agree("pool", "{kernel: 2}", {x});
     check_backends_agree("pool", "{kernel: 3, stride: 2, pad: 1, indices: true}", {x});
-    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 2, pad: [1, 0, 1, 2], "
-                                 "ceil_mode: true}", {x});
-    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true, "
-                                 "count_include_pad: true}", {x});
+    check_backends_agree("pool",
+                         "{mode: avg, kernel: 3, stride: 2, pad: [1, 0, 1, 2], "
+                         "ceil_mode: true}",
+                         {x});
+    check_backends_agree("pool",
+                         "{mode: avg, kernel: 3, stride: 2, pad: 1, ceil_mode: true, "
+                         "count_include_pad: true}",
+                         {x});
     check_backends_agree("pool", "{mode: l2, kernel: [2, 3], dilation: [2, 1]}", {x});
     check_backends_agree("pool", "{mode: max, kernel: 3, dilation: 2, stride: 1, indices: true}",
                          {x});
@@ -118,22 +126,34 @@ TEST_CASE("vulkan: pad (constant, reflect, edge) and upsample (nearest, bilinear
     check_backends_agree("upsample", "{mode: bilinear, coordinate: half_pixel}", {x});
     check_backends_agree("upsample", "{mode: bilinear, size: [11, 5], coordinate: align_corners}",
                          {x});
-    check_backends_agree("upsample", "{mode: bilinear, scale: [3, 2.5], "
-                                     "coordinate: pytorch_half_pixel}", {x});
-    check_backends_agree("upsample", "{size: [12, 21], nearest_mode: round_prefer_ceil, "
-                                     "coordinate: half_pixel}", {x});
+    check_backends_agree("upsample",
+                         "{mode: bilinear, scale: [3, 2.5], "
+                         "coordinate: pytorch_half_pixel}",
+                         {x});
+    check_backends_agree("upsample",
+                         "{size: [12, 21], nearest_mode: round_prefer_ceil, "
+                         "coordinate: half_pixel}",
+                         {x});
 }
 
-TEST_CASE("vulkan: conv_transpose with stride, pads, dilation, groups, output_size matches "
-          "the CPU", "[conv_transpose][vulkan]") {
+TEST_CASE(
+    "vulkan: conv_transpose with stride, pads, dilation, groups, output_size matches "
+    "the CPU",
+    "[conv_transpose][vulkan]") {
     const auto x = random_tensor({2, 4, 5, 6}, 1);
     check_backends_agree("conv_transpose", "{out_channels: 3, kernel: 3}", {x});
-    check_backends_agree("conv_transpose", "{out_channels: 6, kernel: [3, 2], stride: 2, "
-                         "pad: [1, 0, 0, 1], output_padding: [1, 0], groups: 2}", {x});
-    check_backends_agree("conv_transpose", "{out_channels: 2, kernel: 3, stride: 2, dilation: 2, "
-                         "bias: false}", {x});
-    check_backends_agree("conv_transpose", "{out_channels: 2, kernel: 2, stride: 2, "
-                         "output_size: [13, 11]}", {x});
+    check_backends_agree("conv_transpose",
+                         "{out_channels: 6, kernel: [3, 2], stride: 2, "
+                         "pad: [1, 0, 0, 1], output_padding: [1, 0], groups: 2}",
+                         {x});
+    check_backends_agree("conv_transpose",
+                         "{out_channels: 2, kernel: 3, stride: 2, dilation: 2, "
+                         "bias: false}",
+                         {x});
+    check_backends_agree("conv_transpose",
+                         "{out_channels: 2, kernel: 2, stride: 2, "
+                         "output_size: [13, 11]}",
+                         {x});
 }
 
 TEST_CASE("vulkan: max_unpool undoes max pool with its indices as the CPU does",

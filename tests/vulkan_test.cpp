@@ -1,20 +1,19 @@
 // vulkan_test.cpp: the Vulkan backend as a whole: every config end to end against the CPU,
 // fallback to the CPU for nodes without a kernel, --explain, device listing and errors.
-#include "backends/vulkan/context.hpp"
-#include "testing.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <sstream>
+
+#include "backends/vulkan/context.hpp"
+#include "testing.hpp"
 
 using namespace cnnkit;
 namespace fs = std::filesystem;
 
 namespace {
 // Runs `g`-producing `load` on the CPU and on Vulkan with the same random weights and inputs.
-void check_network_agrees(const std::function<kernel::graph()>& load, bool all_on_gpu,
-                          float rtol, float atol) {
+void check_network_agrees(const std::function<kernel::graph()>& load, bool all_on_gpu, float rtol,
+                          float atol) {
     const auto messages = kernel::vk::context::validation_messages();
     kernel::network_options opt;
     opt.random_seed = 5;
@@ -45,7 +44,8 @@ kernel::registry& registry_with_test_plugins() {
     static kernel::registry reg;
     static const bool loaded = [] {
         reg.load_dir(CNNKIT_PLUGIN_DIR);
-        reg.load_file(std::string(CNNKIT_BINARY_DIR) + "/test-plugins/cpu_only/libcnnkit_cpu_only.so");
+        reg.load_file(std::string(CNNKIT_BINARY_DIR) +
+                      "/test-plugins/cpu_only/libcnnkit_cpu_only.so");
         return true;
     }();
     (void)loaded;
@@ -123,7 +123,8 @@ outputs:
     kernel::network_options opt;
     opt.random_seed = 1;
     opt.backend = "vulkan";
-    auto n = kernel::network::from_graph(kernel::load_yaml_text(testing::plugins(), net, "b.yaml"), opt);
+    auto n =
+        kernel::network::from_graph(kernel::load_yaml_text(testing::plugins(), net, "b.yaml"), opt);
     // p, q, r read only x: one barrier before concat, then two between its three dispatches.
     CHECK_THAT(n->explain(), Catch::Contains("1 command buffer(s), 6 dispatches, 3 barriers"));
 }
@@ -164,7 +165,8 @@ TEST_CASE("vulkan: the pipeline cache is written to disk", "[vulkan][cache]") {
     kernel::network_options opt;
     opt.random_seed = 1;
     opt.backend = "vulkan";
-    auto n = kernel::network::load(testing::plugins(), testing::source_path("configs/lenet5.yaml"), opt);
+    auto n =
+        kernel::network::load(testing::plugins(), testing::source_path("configs/lenet5.yaml"), opt);
     const char* dir = std::getenv("CNNKIT_CACHE_DIR");
     REQUIRE(dir != nullptr);
     bool found = false;

@@ -14,10 +14,10 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
     };
     const push pc{static_cast<std::int32_t>(s.c()), static_cast<std::int32_t>(s.prod(2, s.rank())),
                   static_cast<std::int32_t>(s.numel()), p.epsilon};
-    return {gpu::dispatch(CNNKIT_GPU_KERNEL(batch_norm),
-                          {gpu::in(0), gpu::weight(0), gpu::weight(1), gpu::weight(2),
-                           gpu::weight(3), gpu::out(0)},
-                          pc, gpu::grid(s.numel(), 256))};
+    return {gpu::dispatch(
+        CNNKIT_GPU_KERNEL(batch_norm),
+        {gpu::in(0), gpu::weight(0), gpu::weight(1), gpu::weight(2), gpu::weight(3), gpu::out(0)},
+        pc, gpu::grid(s.numel(), 256))};
 }
 
 }  // namespace cnnkit::plugins::batch_norm

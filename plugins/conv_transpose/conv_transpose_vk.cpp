@@ -14,8 +14,9 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
         std::int32_t cg, h, w, oh, ow, ocg, groups, pad_t, pad_l, total;
     };
     const auto i32 = [](std::int64_t v) { return static_cast<std::int32_t>(v); };
-    const push pc{i32(in.c() / p.groups), i32(in.h()), i32(in.w()), i32(out.h()), i32(out.w()),
-                  p.out_channels / p.groups, p.groups, p.pad[0], p.pad[1], i32(out.numel())};
+    const push pc{
+        i32(in.c() / p.groups),    i32(in.h()), i32(in.w()), i32(out.h()), i32(out.w()),
+        p.out_channels / p.groups, p.groups,    p.pad[0],    p.pad[1],     i32(out.numel())};
     const auto u = [](std::int32_t v) { return static_cast<std::uint32_t>(v); };
     return {gpu::dispatch(CNNKIT_GPU_KERNEL(conv_transpose),
                           {gpu::in(0), gpu::weight(0), gpu::weight(p.bias ? 1 : 0), gpu::out(0)},

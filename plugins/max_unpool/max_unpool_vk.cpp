@@ -12,10 +12,10 @@ std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
         std::uint32_t n, total;
     };
     const push pc{static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(total)};
-    return {gpu::dispatch(CNNKIT_GPU_KERNEL(max_unpool), {gpu::in(0), gpu::in(1), gpu::out(0)},
-                          pc, gpu::grid(total, 256), {1u}),
-            gpu::dispatch(CNNKIT_GPU_KERNEL(max_unpool), {gpu::in(0), gpu::in(1), gpu::out(0)},
-                          pc, gpu::grid(n, 256), {0u})};
+    return {gpu::dispatch(CNNKIT_GPU_KERNEL(max_unpool), {gpu::in(0), gpu::in(1), gpu::out(0)}, pc,
+                          gpu::grid(total, 256), {1u}),
+            gpu::dispatch(CNNKIT_GPU_KERNEL(max_unpool), {gpu::in(0), gpu::in(1), gpu::out(0)}, pc,
+                          gpu::grid(n, 256), {0u})};
 }
 
 }  // namespace cnnkit::plugins::max_unpool

@@ -13,8 +13,8 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
         float value;
     };
     const auto i32 = [](std::int64_t v) { return static_cast<std::int32_t>(v); };
-    const push pc{i32(in.h()), i32(in.w()), i32(out.h()), i32(out.w()), p.pad[0], p.pad[1],
-                  i32(out.numel()), p.value};
+    const push pc{i32(in.h()), i32(in.w()), i32(out.h()),     i32(out.w()),
+                  p.pad[0],    p.pad[1],    i32(out.numel()), p.value};
     return {gpu::dispatch(CNNKIT_GPU_KERNEL(pad), {gpu::in(0), gpu::out(0)}, pc,
                           gpu::grid(out.numel(), 256), {static_cast<std::uint32_t>(p.mode)})};
 }

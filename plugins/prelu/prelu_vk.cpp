@@ -1,9 +1,9 @@
 // prelu_vk.cpp: the Vulkan kernel of prelu: prelu.comp, with the learned [C] slope on dim 1 or
 // input 1 broadcast (right-aligned) to the input.
+#include <glm/vec4.hpp>
+
 #include "prelu.hpp"
 #include "prelu_spv.h"
-
-#include <glm/vec4.hpp>
 
 namespace cnnkit::plugins::prelu {
 
@@ -21,8 +21,7 @@ std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
     push pc{};
     const bool learned = c.in.size() == 1;
     const std::uint32_t pad = 8 - x.rank();  // x's dim d is dim pad + d of the rank-8 view
-    for (std::uint32_t d = 0; d < 8; ++d)
-        set(pc.dims0, pc.dims1, d, d < pad ? 1 : x[d - pad]);
+    for (std::uint32_t d = 0; d < 8; ++d) set(pc.dims0, pc.dims1, d, d < pad ? 1 : x[d - pad]);
     if (learned) {
         set(pc.ss0, pc.ss1, pad + 1, 1);
     } else {
