@@ -1,9 +1,9 @@
 // devices.cpp: `cnnkit devices`: the Vulkan devices the loader reports, in --device order.
+#include <iostream>
+
 #include "args.hpp"
 #include "backends/vulkan/context.hpp"
 #include "commands.hpp"
-
-#include <iostream>
 
 namespace cnnkit::host {
 
@@ -16,8 +16,8 @@ int cmd_devices(int argc, char** argv) {
         std::cout << d.index << ": " << d.name << "\n   " << kernel::vk::type_name(d.type)
                   << ", Vulkan " << VK_API_VERSION_MAJOR(d.api_version) << '.'
                   << VK_API_VERSION_MINOR(d.api_version) << '.'
-                  << VK_API_VERSION_PATCH(d.api_version) << ", "
-                  << d.device_local_bytes / (1 << 20) << " MiB device-local memory\n";
+                  << VK_API_VERSION_PATCH(d.api_version) << ", " << d.device_local_bytes / (1 << 20)
+                  << " MiB device-local memory\n";
     return 0;
 }
 

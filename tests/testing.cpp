@@ -11,10 +11,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 namespace cnnkit::testing {
 using namespace cnnkit::kernel;
+
+namespace {
+// Every test process (and every cnnkit it starts) runs Vulkan under the validation layer and
+// keeps its pipeline cache inside the build tree.
+const bool environment_set = [] {
+    setenv("CNNKIT_VULKAN_VALIDATION", "1", 0);
+    setenv("CNNKIT_CACHE_DIR", (std::string(CNNKIT_BINARY_DIR) + "/test-tmp/cache").c_str(), 0);
+    return true;
+}();
+}  // namespace
 
 const registry& plugins() {
     static const auto reg = [] {
@@ -160,7 +171,11 @@ void check_close(const host_tensor& got, const sdk::shape& want_shape,
 }
 
 int run_cnnkit(const std::string& args, std::string& output) {
-    const std::string cmd = std::string(CNNKIT_BINARY_DIR) + "/cnnkit " + args + " 2>&1";
+    return run_shell(std::string(CNNKIT_BINARY_DIR) + "/cnnkit " + args, output);
+}
+
+int run_shell(const std::string& command, std::string& output) {
+    const std::string cmd = command + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     output.clear();

@@ -45,6 +45,8 @@ void check_close(const kernel::host_tensor& got, const sdk::shape& want_shape,
 
 // Runs the cnnkit executable; returns its exit code, with stdout+stderr in `output`.
 int run_cnnkit(const std::string& args, std::string& output);
+// Runs a shell command line the same way (stdout+stderr in `output`).
+int run_shell(const std::string& command, std::string& output);
 
 std::string source_path(const std::string& relative);
 std::string temp_dir(const std::string& name);  // a fresh folder under the build tree

@@ -61,6 +61,9 @@ struct binary {
         }
         return out;
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return add::vulkan(type, c);
+    }
     static void run(const params&, const sdk::call& c) {
         const sdk::shape out = c.out(0).shape();
         const std::uint32_t rank = out.rank();

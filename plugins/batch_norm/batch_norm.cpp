@@ -36,6 +36,9 @@ struct batch_norm_layer {
     static std::int64_t macs(const params&, std::span<const sdk::shape> in) {
         return in[0].numel();
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return batch_norm::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const sdk::shape s = c.in(0).shape();
         const std::int64_t channels = s.c(), inner = s.prod(2, s.rank());

@@ -26,6 +26,9 @@ struct bias_layer {
         for (std::uint32_t d = 1; d < in[0].rank(); ++d) w[d - 1] = in[0][d];
         return {{"weight", w, CNNKIT_INIT_FAN_IN}};
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return bias::vulkan(c);
+    }
     static void run(const params&, const sdk::call& c) {
         const std::int64_t samples = c.in(0).shape().n(), per = c.w(0).numel();
         const std::int64_t chunk = 4096, chunks = (per + chunk - 1) / chunk;

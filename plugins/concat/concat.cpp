@@ -38,6 +38,9 @@ struct concat_layer {
         }
         return out;
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return concat::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const sdk::shape s0 = c.in(0).shape();
         const std::uint32_t axis = axis_of(p, s0);

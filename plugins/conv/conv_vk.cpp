@@ -1,8 +1,8 @@
 // conv_vk.cpp: the Vulkan kernel of conv: conv.comp (implicit GEMM, tiled, register-blocked).
+#include <algorithm>
+
 #include "conv.hpp"
 #include "conv_spv.h"
-
-#include <algorithm>
 
 namespace cnnkit::plugins::conv {
 
@@ -16,17 +16,21 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
         const std::int64_t x = in[2 + d], o = out[2 + d];
         const std::int64_t k = std::int64_t{p.dilation[d]} * (p.kernel[d] - 1) + 1;
         const std::int64_t total = std::max<std::int64_t>(0, (o - 1) * p.stride[d] + k - x);
-        return static_cast<std::int32_t>(p.auto_pad == auto_pad_mode::same_upper
-                                             ? total / 2
-                                             : total - total / 2);
+        return static_cast<std::int32_t>(
+            p.auto_pad == auto_pad_mode::same_upper ? total / 2 : total - total / 2);
     };
     struct push {
         std::int32_t cg, h, w, oh, ow, ocg, groups, pad_t, pad_l;
     };
-    const push pc{static_cast<std::int32_t>(in.c() / p.groups), static_cast<std::int32_t>(in.h()),
-                  static_cast<std::int32_t>(in.w()), static_cast<std::int32_t>(out.h()),
-                  static_cast<std::int32_t>(out.w()), p.out_channels / p.groups, p.groups,
-                  lead(0), lead(1)};
+    const push pc{static_cast<std::int32_t>(in.c() / p.groups),
+                  static_cast<std::int32_t>(in.h()),
+                  static_cast<std::int32_t>(in.w()),
+                  static_cast<std::int32_t>(out.h()),
+                  static_cast<std::int32_t>(out.w()),
+                  p.out_channels / p.groups,
+                  p.groups,
+                  lead(0),
+                  lead(1)};
     const std::array<std::uint32_t, 3> groups{gpu::div_up(out.h() * out.w(), 64),
                                               gpu::div_up(pc.ocg, 64),
                                               static_cast<std::uint32_t>(in.n() * p.groups)};

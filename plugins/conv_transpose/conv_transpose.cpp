@@ -113,6 +113,9 @@ struct conv_transpose_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.c * g.h * g.w * (g.oc / p.groups) * p.kernel[0] * p.kernel[1];
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return conv_transpose::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const geometry g = geometry_of(p, c.in(0).shape());
         const float* x = c.in(0).f32();

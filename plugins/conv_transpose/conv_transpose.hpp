@@ -1,7 +1,10 @@
 // conv_transpose.hpp: parameters of a 2-D transposed convolution (NCHW, float32).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::conv_transpose {
 
@@ -16,6 +19,9 @@ struct params {
     bool bias = true;
     glm::ivec2 output_size{0, 0};           // {h, w}; non-zero: the output extent (see .cpp)
 };
+
+// Vulkan kernels (conv_transpose_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::conv_transpose
 

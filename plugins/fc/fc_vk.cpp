@@ -13,8 +13,13 @@ struct push {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const std::int64_t m = c.in[0][0], k = c.in[0].prod(1, c.in[0].rank()), n = p.out_features;
-    const push pc{static_cast<std::int32_t>(m), static_cast<std::int32_t>(n),
-                  static_cast<std::int32_t>(k), 0, 1, 1.0f, 1.0f};
+    const push pc{static_cast<std::int32_t>(m),
+                  static_cast<std::int32_t>(n),
+                  static_cast<std::int32_t>(k),
+                  0,
+                  1,
+                  1.0f,
+                  1.0f};
     return {gpu::dispatch(CNNKIT_GPU_KERNEL(gemm),
                           {gpu::in(0), gpu::weight(0), gpu::weight(p.bias ? 1 : 0), gpu::out(0)},
                           pc, {gpu::div_up(n, 64), gpu::div_up(m, 64), 1u},
@@ -33,8 +38,13 @@ std::vector<sdk::gpu::dispatch> vulkan(const gemm_params& p, const sdk::gpu::cal
         c_sn = cols == 1 ? 0 : 1;
         c_sm = rows == 1 ? 0 : static_cast<std::int32_t>(cols);
     }
-    const push pc{static_cast<std::int32_t>(m), static_cast<std::int32_t>(n),
-                  static_cast<std::int32_t>(k), c_sm, c_sn, p.alpha, p.beta};
+    const push pc{static_cast<std::int32_t>(m),
+                  static_cast<std::int32_t>(n),
+                  static_cast<std::int32_t>(k),
+                  c_sm,
+                  c_sn,
+                  p.alpha,
+                  p.beta};
     return {gpu::dispatch(CNNKIT_GPU_KERNEL(gemm),
                           {gpu::in(0), gpu::in(1), gpu::in(has_c ? 2 : 0), gpu::out(0)}, pc,
                           {gpu::div_up(n, 64), gpu::div_up(m, 64), 1u},

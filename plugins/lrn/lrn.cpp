@@ -26,6 +26,9 @@ struct lrn_layer {
     static std::int64_t macs(const params& p, std::span<const sdk::shape> in) {
         return in[0].numel() * p.size;
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return lrn::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const sdk::shape s = c.in(0).shape();
         const std::int64_t channels = s.c(), inner = s.prod(2, s.rank());

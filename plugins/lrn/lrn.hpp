@@ -1,7 +1,11 @@
 // lrn.hpp: parameters of local response normalisation across channels (ONNX LRN, float32).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <string_view>
+#include <vector>
 
 namespace cnnkit::plugins::lrn {
 
@@ -11,6 +15,9 @@ struct params {
     float beta = 0.75f;
     float bias = 1.0f;
 };
+
+// Vulkan kernels (lrn_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::lrn
 

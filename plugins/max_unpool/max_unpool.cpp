@@ -44,6 +44,9 @@ struct max_unpool_layer {
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
         return output_shape(p, in);
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return max_unpool::vulkan(c);
+    }
     static void run(const params&, const sdk::call& c) {
         const float* x = c.in(0).f32();
         const std::int64_t* idx = c.in(1).i64();

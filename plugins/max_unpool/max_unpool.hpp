@@ -2,7 +2,10 @@
 // int64 flat indices into the output).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::max_unpool {
 
@@ -12,6 +15,9 @@ struct params {
     std::array<std::int32_t, 4> pad{};  // {top, left, bottom, right}
     glm::ivec2 output_size{0, 0};       // {h, w}; 0 derives (in - 1) * stride - pads + kernel
 };
+
+// Vulkan kernels (max_unpool_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::max_unpool
 

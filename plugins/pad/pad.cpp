@@ -46,6 +46,9 @@ struct pad_layer {
         const sdk::shape& s = in[0];
         return {s.n(), s.c(), s.h() + p.pad[0] + p.pad[2], s.w() + p.pad[1] + p.pad[3]};
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return pad::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const sdk::shape s = c.in(0).shape(), o = c.out(0).shape();
         const std::int64_t h = s.h(), w = s.w(), oh = o.h(), ow = o.w();

@@ -1,7 +1,10 @@
 // pad.hpp: parameters of spatial padding of an NCHW tensor (ONNX Pad on H and W, float32).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::pad {
 
@@ -12,6 +15,9 @@ struct params {
     std::array<std::int32_t, 4> pad{};  // {top, left, bottom, right}, each >= 0; "pad: 1" sets all
     float value = 0.0f;                 // the fill of constant mode
 };
+
+// Vulkan kernels (pad_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::pad
 

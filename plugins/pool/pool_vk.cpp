@@ -12,8 +12,21 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
         std::int32_t h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, total;
     };
     const auto i32 = [](std::int64_t v) { return static_cast<std::int32_t>(v); };
-    push pc{i32(in.h()), i32(in.w()), i32(out.h()), i32(out.w()), i32(in.h()), i32(in.w()),
-            1, 1, 1, 1, 0, 0, 0, 0, i32(out.numel())};
+    push pc{i32(in.h()),
+            i32(in.w()),
+            i32(out.h()),
+            i32(out.w()),
+            i32(in.h()),
+            i32(in.w()),
+            1,
+            1,
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            i32(out.numel())};
     if (!p.global) {
         pc.kh = p.kernel[0], pc.kw = p.kernel[1];
         pc.sh = p.stride[0] ? p.stride[0] : p.kernel[0];

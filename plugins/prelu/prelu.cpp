@@ -60,6 +60,9 @@ struct prelu_layer {
         if (in.size() == 2) return {};
         return {{"weight", {in[0].c()}, CNNKIT_INIT_FAN_IN}};
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params&, const sdk::gpu::call& c) {
+        return prelu::vulkan(c);
+    }
     static void run(const params&, const sdk::call& c) {
         const sdk::shape x_shape = c.in(0).shape();
         const bool learned = c.n_in() == 1;

@@ -139,6 +139,9 @@ struct upsample_layer {
         const std::int64_t taps = p.mode == mode_kind::bilinear ? 4 : 16;
         return p.mode == mode_kind::nearest ? 0 : taps * g.n * g.c * g.oh * g.ow;
     }
+    static std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+        return upsample::vulkan(p, c);
+    }
     static void run(const params& p, const sdk::call& c) {
         const geometry g = geometry_of(p, c.in(0).shape());
         const axis_table ty = make_table(p, g.h, g.oh, g.scale_h);

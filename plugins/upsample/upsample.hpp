@@ -1,7 +1,10 @@
 // upsample.hpp: parameters of 2-D spatial resizing on NCHW (ONNX Resize, nn.Upsample).
 #pragma once
 
+#include <cnnkit/gpu.hpp>
 #include <cnnkit/params.hpp>
+
+#include <vector>
 
 namespace cnnkit::plugins::upsample {
 
@@ -20,6 +23,9 @@ struct params {
     float cubic_coeff_a = -0.75f;  // bicubic's A (ONNX cubic_coeff_a; PyTorch uses -0.75)
     bool exclude_outside = false;  // bicubic: taps outside the image get weight 0, renormalised
 };
+
+// Vulkan kernels (upsample_vk.cpp).
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 
 }  // namespace cnnkit::plugins::upsample
 

@@ -1,8 +1,6 @@
 // context.cpp: loading libvulkan, creating the instance and device, the on-disk pipeline cache.
 #include "backends/vulkan/context.hpp"
 
-#include "io/npy.hpp"
-
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -12,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+
+#include "io/npy.hpp"
 
 namespace cnnkit::kernel::vk {
 namespace {
@@ -25,8 +25,7 @@ bool env_validation() {
 
 VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                           VkDebugUtilsMessageTypeFlagsEXT,
-                                          const VkDebugUtilsMessengerCallbackDataEXT* data,
-                                          void*) {
+                                          const VkDebugUtilsMessengerCallbackDataEXT* data, void*) {
     if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
         ++g_validation_messages;
         std::fprintf(stderr, "vulkan validation: %s\n", data->pMessage);
@@ -48,26 +47,32 @@ std::filesystem::path cache_dir() {
 const char* result_name(VkResult r) {
     switch (r) {
 #define CNNKIT_VK_CASE(x) \
-    case x: return #x;
-        CNNKIT_VK_CASE(VK_SUCCESS) CNNKIT_VK_CASE(VK_NOT_READY) CNNKIT_VK_CASE(VK_TIMEOUT)
-        CNNKIT_VK_CASE(VK_INCOMPLETE) CNNKIT_VK_CASE(VK_ERROR_OUT_OF_HOST_MEMORY)
-        CNNKIT_VK_CASE(VK_ERROR_OUT_OF_DEVICE_MEMORY) CNNKIT_VK_CASE(VK_ERROR_INITIALIZATION_FAILED)
-        CNNKIT_VK_CASE(VK_ERROR_DEVICE_LOST) CNNKIT_VK_CASE(VK_ERROR_MEMORY_MAP_FAILED)
-        CNNKIT_VK_CASE(VK_ERROR_LAYER_NOT_PRESENT) CNNKIT_VK_CASE(VK_ERROR_EXTENSION_NOT_PRESENT)
-        CNNKIT_VK_CASE(VK_ERROR_FEATURE_NOT_PRESENT) CNNKIT_VK_CASE(VK_ERROR_INCOMPATIBLE_DRIVER)
-        CNNKIT_VK_CASE(VK_ERROR_TOO_MANY_OBJECTS) CNNKIT_VK_CASE(VK_ERROR_FORMAT_NOT_SUPPORTED)
-        CNNKIT_VK_CASE(VK_ERROR_FRAGMENTED_POOL) CNNKIT_VK_CASE(VK_ERROR_OUT_OF_POOL_MEMORY)
-        CNNKIT_VK_CASE(VK_ERROR_UNKNOWN)
+    case x:               \
+        return #x;
+        CNNKIT_VK_CASE(VK_SUCCESS)
+        CNNKIT_VK_CASE(VK_NOT_READY) CNNKIT_VK_CASE(VK_TIMEOUT) CNNKIT_VK_CASE(VK_INCOMPLETE)
+            CNNKIT_VK_CASE(VK_ERROR_OUT_OF_HOST_MEMORY) CNNKIT_VK_CASE(
+                VK_ERROR_OUT_OF_DEVICE_MEMORY) CNNKIT_VK_CASE(VK_ERROR_INITIALIZATION_FAILED)
+                CNNKIT_VK_CASE(VK_ERROR_DEVICE_LOST) CNNKIT_VK_CASE(VK_ERROR_MEMORY_MAP_FAILED)
+                    CNNKIT_VK_CASE(VK_ERROR_LAYER_NOT_PRESENT)
+                        CNNKIT_VK_CASE(VK_ERROR_EXTENSION_NOT_PRESENT)
+                            CNNKIT_VK_CASE(VK_ERROR_FEATURE_NOT_PRESENT)
+                                CNNKIT_VK_CASE(VK_ERROR_INCOMPATIBLE_DRIVER)
+                                    CNNKIT_VK_CASE(VK_ERROR_TOO_MANY_OBJECTS)
+                                        CNNKIT_VK_CASE(VK_ERROR_FORMAT_NOT_SUPPORTED)
+                                            CNNKIT_VK_CASE(VK_ERROR_FRAGMENTED_POOL)
+                                                CNNKIT_VK_CASE(VK_ERROR_OUT_OF_POOL_MEMORY)
+                                                    CNNKIT_VK_CASE(VK_ERROR_UNKNOWN)
 #undef CNNKIT_VK_CASE
-        default: return "VkResult(unknown)";
+                                                        default : return "VkResult(unknown)";
     }
 }
 
 vk_error::vk_error(const std::string& what, const char* call, VkResult r)
     : cnnkit::error(cat(what.empty() ? "" : what + ": ", call, " failed with ", result_name(r),
                         r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? " (the GPU is out of memory)"
-                        : r == VK_ERROR_DEVICE_LOST       ? " (the GPU was lost: driver reset?)"
-                                                          : "")),
+                        : r == VK_ERROR_DEVICE_LOST        ? " (the GPU was lost: driver reset?)"
+                                                           : "")),
       result_(r) {}
 
 void check(VkResult r, const char* call, const std::string& what) {
@@ -76,22 +81,32 @@ void check(VkResult r, const char* call, const std::string& what) {
 
 const char* type_name(VkPhysicalDeviceType t) {
     switch (t) {
-        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete GPU";
-        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated GPU";
-        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual GPU";
-        case VK_PHYSICAL_DEVICE_TYPE_CPU: return "CPU";
-        default: return "other";
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+            return "discrete GPU";
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+            return "integrated GPU";
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+            return "virtual GPU";
+        case VK_PHYSICAL_DEVICE_TYPE_CPU:
+            return "CPU";
+        default:
+            return "other";
     }
 }
 
-std::uint64_t context::validation_messages() { return g_validation_messages.load(); }
-bool context::validation_enabled() { return env_validation(); }
+std::uint64_t context::validation_messages() {
+    return g_validation_messages.load();
+}
+bool context::validation_enabled() {
+    return env_validation();
+}
 
 void context::create_instance() {
     lib_ = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib_)
-        throw error("no Vulkan loader: libvulkan.so.1 not found (install libvulkan1 and a "
-                    "driver, e.g. mesa-vulkan-drivers)");
+        throw error(
+            "no Vulkan loader: libvulkan.so.1 not found (install libvulkan1 and a "
+            "driver, e.g. mesa-vulkan-drivers)");
     fn_.vkGetInstanceProcAddr =
         reinterpret_cast<PFN_vkGetInstanceProcAddr>(dlsym(lib_, "vkGetInstanceProcAddr"));
     if (!fn_.vkGetInstanceProcAddr) throw error("libvulkan.so.1 has no vkGetInstanceProcAddr");
@@ -115,8 +130,9 @@ void context::create_instance() {
         bool found = false;
         for (const auto& l : layers) found |= std::strcmp(l.layerName, layer) == 0;
         if (!found)
-            throw error("CNNKIT_VULKAN_VALIDATION is set but VK_LAYER_KHRONOS_validation is not "
-                        "installed (vulkan-validationlayers)");
+            throw error(
+                "CNNKIT_VULKAN_VALIDATION is set but VK_LAYER_KHRONOS_validation is not "
+                "installed (vulkan-validationlayers)");
         ci.enabledLayerCount = 1;
         ci.ppEnabledLayerNames = &layer;
         ci.enabledExtensionCount = 1;
@@ -124,11 +140,13 @@ void context::create_instance() {
     }
     check(fn_.vkCreateInstance(&ci, nullptr, &instance_), "vkCreateInstance",
           "creating the Vulkan instance");
-#define CNNKIT_VK_LOAD(f) fn_.f = reinterpret_cast<PFN_##f>(fn_.vkGetInstanceProcAddr(instance_, #f));
+#define CNNKIT_VK_LOAD(f) \
+    fn_.f = reinterpret_cast<PFN_##f>(fn_.vkGetInstanceProcAddr(instance_, #f));
     CNNKIT_VK_INSTANCE(CNNKIT_VK_LOAD)
 #undef CNNKIT_VK_LOAD
     if (validate) {
-        VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+        VkDebugUtilsMessengerCreateInfoEXT mi{
+            VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
         mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
                              VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
         mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
@@ -158,9 +176,9 @@ std::vector<std::pair<VkPhysicalDevice, VkPhysicalDeviceProperties>> physical_de
 }
 
 int preferred(const std::vector<std::pair<VkPhysicalDevice, VkPhysicalDeviceProperties>>& devs) {
-    for (VkPhysicalDeviceType t : {VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU,
-                                   VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU,
-                                   VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU})
+    for (VkPhysicalDeviceType t :
+         {VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU,
+          VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU})
         for (std::size_t i = 0; i < devs.size(); ++i)
             if (devs[i].second.deviceType == t) return static_cast<int>(i);
     return devs.empty() ? -1 : 0;
@@ -205,9 +223,9 @@ void context::create_device(int index) {
         char uuid[2 * VK_UUID_SIZE + 1] = {};
         for (unsigned i = 0; i < VK_UUID_SIZE; ++i)
             std::snprintf(uuid + 2 * i, 3, "%02x", props_.pipelineCacheUUID[i]);
-        cache_file_ = (dir / cat("pipelines-", props_.vendorID, "-", props_.deviceID, "-", uuid,
-                                 ".bin"))
-                          .string();
+        cache_file_ =
+            (dir / cat("pipelines-", props_.vendorID, "-", props_.deviceID, "-", uuid, ".bin"))
+                .string();
         std::ifstream in(cache_file_, std::ios::binary);
         data.assign(std::istreambuf_iterator<char>(in), {});
     }

@@ -6,9 +6,8 @@
 #define VK_NO_PROTOTYPES
 #include <vulkan/vulkan_core.h>
 
-#include <cnnkit/error.hpp>
-
 #include <atomic>
+#include <cnnkit/error.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,24 +18,30 @@ namespace cnnkit::kernel::vk {
 // Global, instance and device functions, loaded through vkGetInstanceProcAddr.
 #define CNNKIT_VK_GLOBAL(X) \
     X(vkCreateInstance) X(vkEnumerateInstanceLayerProperties) X(vkEnumerateInstanceVersion)
-#define CNNKIT_VK_INSTANCE(X)                                                                    \
-    X(vkDestroyInstance) X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)          \
-    X(vkGetPhysicalDeviceQueueFamilyProperties) X(vkGetPhysicalDeviceMemoryProperties)           \
-    X(vkCreateDevice) X(vkGetDeviceProcAddr) X(vkCreateDebugUtilsMessengerEXT)                   \
-    X(vkDestroyDebugUtilsMessengerEXT)
-#define CNNKIT_VK_DEVICE(X)                                                                      \
-    X(vkDestroyDevice) X(vkGetDeviceQueue) X(vkCreateBuffer) X(vkDestroyBuffer)                  \
-    X(vkGetBufferMemoryRequirements) X(vkAllocateMemory) X(vkFreeMemory) X(vkBindBufferMemory)   \
-    X(vkMapMemory) X(vkUnmapMemory) X(vkCreateShaderModule) X(vkDestroyShaderModule)             \
-    X(vkCreateDescriptorSetLayout) X(vkDestroyDescriptorSetLayout) X(vkCreatePipelineLayout)     \
-    X(vkDestroyPipelineLayout) X(vkCreateComputePipelines) X(vkDestroyPipeline)                  \
-    X(vkCreatePipelineCache) X(vkDestroyPipelineCache) X(vkGetPipelineCacheData)                 \
-    X(vkCreateDescriptorPool) X(vkDestroyDescriptorPool) X(vkAllocateDescriptorSets)             \
-    X(vkUpdateDescriptorSets) X(vkCreateCommandPool) X(vkDestroyCommandPool)                     \
-    X(vkAllocateCommandBuffers) X(vkBeginCommandBuffer) X(vkEndCommandBuffer)                    \
-    X(vkCmdBindPipeline) X(vkCmdBindDescriptorSets) X(vkCmdPushConstants) X(vkCmdDispatch)       \
-    X(vkCmdPipelineBarrier) X(vkCmdCopyBuffer) X(vkCreateFence) X(vkDestroyFence)                \
-    X(vkResetFences) X(vkWaitForFences) X(vkQueueSubmit) X(vkDeviceWaitIdle)
+#define CNNKIT_VK_INSTANCE(X)                                                              \
+    X(vkDestroyInstance)                                                                   \
+    X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)                         \
+        X(vkGetPhysicalDeviceQueueFamilyProperties) X(vkGetPhysicalDeviceMemoryProperties) \
+            X(vkCreateDevice) X(vkGetDeviceProcAddr) X(vkCreateDebugUtilsMessengerEXT)     \
+                X(vkDestroyDebugUtilsMessengerEXT)
+#define CNNKIT_VK_DEVICE(X)                                                                        \
+    X(vkDestroyDevice)                                                                             \
+    X(vkGetDeviceQueue) X(vkCreateBuffer) X(vkDestroyBuffer) X(vkGetBufferMemoryRequirements)      \
+        X(vkAllocateMemory) X(vkFreeMemory) X(vkBindBufferMemory) X(vkMapMemory) X(vkUnmapMemory)  \
+            X(vkCreateShaderModule) X(vkDestroyShaderModule) X(vkCreateDescriptorSetLayout) X(     \
+                vkDestroyDescriptorSetLayout) X(vkCreatePipelineLayout) X(vkDestroyPipelineLayout) \
+                X(vkCreateComputePipelines) X(vkDestroyPipeline) X(vkCreatePipelineCache)          \
+                    X(vkDestroyPipelineCache) X(vkGetPipelineCacheData) X(vkCreateDescriptorPool)  \
+                        X(vkDestroyDescriptorPool) X(vkAllocateDescriptorSets)                     \
+                            X(vkUpdateDescriptorSets) X(vkCreateCommandPool)                       \
+                                X(vkDestroyCommandPool) X(vkAllocateCommandBuffers)                \
+                                    X(vkBeginCommandBuffer) X(vkEndCommandBuffer)                  \
+                                        X(vkCmdBindPipeline) X(vkCmdBindDescriptorSets)            \
+                                            X(vkCmdPushConstants) X(vkCmdDispatch)                 \
+                                                X(vkCmdPipelineBarrier) X(vkCmdCopyBuffer)         \
+                                                    X(vkCreateFence) X(vkDestroyFence)             \
+                                                        X(vkResetFences) X(vkWaitForFences)        \
+                                                            X(vkQueueSubmit) X(vkDeviceWaitIdle)
 
 struct functions {
     PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr = nullptr;

@@ -1,13 +1,13 @@
 // executor.cpp: placement, recording and replay of a plan on one Vulkan device.
 #include "backends/vulkan/executor.hpp"
 
-#include "backends/vulkan/context.hpp"
-#include "backends/vulkan/pipelines.hpp"
-
 #include <algorithm>
 #include <cstring>
 #include <set>
 #include <sstream>
+
+#include "backends/vulkan/context.hpp"
+#include "backends/vulkan/pipelines.hpp"
 
 namespace cnnkit::kernel {
 using namespace vk;
@@ -45,8 +45,8 @@ std::string bytes_text(std::uint64_t b) {
 placed place(const graph& g, const node& nd) {
     placed p;
     const cnnkit_layer_api& api = *nd.type->api;
-    const bool has = api.struct_size >= offsetof(cnnkit_layer_api, vulkan) + sizeof(api.vulkan) &&
-                     api.vulkan;
+    const bool has =
+        api.struct_size >= offsetof(cnnkit_layer_api, vulkan) + sizeof(api.vulkan) && api.vulkan;
     if (!has) {
         p.why = cat("no Vulkan kernel in ", nd.type->plugin_path);
         return p;
@@ -54,7 +54,7 @@ placed place(const graph& g, const node& nd) {
     std::vector<cnnkit_shape> in, out;
     for (int t : nd.inputs) in.push_back(g.tensors[t].shape.raw);
     for (int t : nd.outputs) out.push_back(g.tensors[t].shape.raw);
-    std::vector<cnnkit_gpu_dispatch> ds(16);
+    std::vector<cnnkit_gpu_dispatch> ds(256);
     std::uint32_t n = 0;
     cnnkit_diag d{};
     const cnnkit_status s =
@@ -85,6 +85,31 @@ placed place(const graph& g, const node& nd) {
     p.gpu = true;
     p.dispatches = std::move(ds);
     return p;
+}
+
+// A binding larger than the device's maxStorageBufferRange cannot be bound: the node stays on
+// the CPU (lavapipe allows 128 MiB; AlexNet's fc6 weight is 144 MiB).
+void check_ranges(const graph& g, const node& nd, std::uint64_t limit, placed& p) {
+    for (const auto& d : p.dispatches)
+        for (std::uint32_t b = 0; b < d.binding_count; ++b) {
+            const auto& r = d.bindings[b];
+            const std::uint64_t bytes =
+                r.ref == CNNKIT_GPU_WEIGHT
+                    ? static_cast<std::uint64_t>(g.weights[nd.weights[r.index]].shape.numel()) * 4
+                    : static_cast<std::uint64_t>(
+                          g.tensors[r.ref == CNNKIT_GPU_INPUT ? nd.inputs[r.index]
+                                                              : nd.outputs[r.index]]
+                              .shape.numel()) *
+                          element_size(g.tensors[r.ref == CNNKIT_GPU_INPUT ? nd.inputs[r.index]
+                                                                           : nd.outputs[r.index]]
+                                           .shape.type());
+            if (bytes > limit) {
+                p = placed{false,
+                           cat("shader '", d.name, "' would bind ", bytes_text(bytes),
+                               ", over the device's maxStorageBufferRange of ", bytes_text(limit))};
+                return;
+            }
+        }
 }
 
 }  // namespace
@@ -168,8 +193,8 @@ VkCommandBuffer vulkan_executor::impl::one_shot() {
 }
 
 void vulkan_executor::impl::upload_weights() {
-    const std::uint64_t align = std::max<std::uint64_t>(
-        64, ctx->properties().limits.minStorageBufferOffsetAlignment);
+    const std::uint64_t align =
+        std::max<std::uint64_t>(64, ctx->properties().limits.minStorageBufferOffsetAlignment);
     std::uint64_t total = 0;
     for (const auto& wi : g.weights) {
         weight_offset.push_back(total);
@@ -211,8 +236,8 @@ void vulkan_executor::impl::bind() {
                     pipes->write(nodes[n].sets.back(), b, weights.handle, weight_offset[id],
                                  static_cast<std::uint64_t>(g.weights[id].shape.numel()) * 4);
                 } else {
-                    const int t = r.ref == CNNKIT_GPU_INPUT ? nd.inputs[r.index]
-                                                            : nd.outputs[r.index];
+                    const int t =
+                        r.ref == CNNKIT_GPU_INPUT ? nd.inputs[r.index] : nd.outputs[r.index];
                     pipes->write(nodes[n].sets.back(), b, arena.handle, p.tensors[t].offset,
                                  p.tensors[t].bytes);
                 }
@@ -240,10 +265,12 @@ void vulkan_executor::impl::record(step& s) {
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     check(fn.vkBeginCommandBuffer(s.cmd, &bi), "vkBeginCommandBuffer");
     // Work of earlier submissions (an earlier run, or CPU steps' uploads) is visible first.
-    barrier(fn, s.cmd, compute | transfer, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-            compute | transfer, shader_rw | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+    barrier(fn, s.cmd, compute | transfer,
+            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, compute | transfer,
+            shader_rw | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
     std::vector<VkBufferCopy> copies;
-    for (int t : s.uploads) copies.push_back({p.tensors[t].offset, p.tensors[t].offset, p.tensors[t].bytes});
+    for (int t : s.uploads)
+        copies.push_back({p.tensors[t].offset, p.tensors[t].offset, p.tensors[t].bytes});
     if (!copies.empty()) {
         fn.vkCmdCopyBuffer(s.cmd, staging.handle, arena.handle,
                            static_cast<std::uint32_t>(copies.size()), copies.data());
@@ -277,9 +304,11 @@ void vulkan_executor::impl::record(step& s) {
         unflushed.insert(n);
     }
     copies.clear();
-    for (int t : s.downloads) copies.push_back({p.tensors[t].offset, p.tensors[t].offset, p.tensors[t].bytes});
+    for (int t : s.downloads)
+        copies.push_back({p.tensors[t].offset, p.tensors[t].offset, p.tensors[t].bytes});
     if (!copies.empty()) {
-        barrier(fn, s.cmd, compute, VK_ACCESS_SHADER_WRITE_BIT, transfer, VK_ACCESS_TRANSFER_READ_BIT);
+        barrier(fn, s.cmd, compute, VK_ACCESS_SHADER_WRITE_BIT, transfer,
+                VK_ACCESS_TRANSFER_READ_BIT);
         fn.vkCmdCopyBuffer(s.cmd, arena.handle, staging.handle,
                            static_cast<std::uint32_t>(copies.size()), copies.data());
         barrier(fn, s.cmd, transfer, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
@@ -317,8 +346,8 @@ void vulkan_executor::impl::run_cpu_node(int n) const {
         static_cast<std::uint32_t>(out.size()),
         nd.workspace ? base + p.workspaces[n].offset : nullptr, &d);
     if (s != CNNKIT_STATUS_OK)
-        throw error(cat("node '", nd.name, "' (", nd.type->api->type, "): ",
-                        d.text[0] ? d.text : "run failed"));
+        throw error(cat("node '", nd.name, "' (", nd.type->api->type,
+                        "): ", d.text[0] ? d.text : "run failed"));
 }
 
 vulkan_executor::vulkan_executor(const graph& g, const plan& p, const weight_store& w, int device)
@@ -333,6 +362,7 @@ vulkan_executor::vulkan_executor(const graph& g, const plan& p, const weight_sto
     for (const node& nd : g.nodes) {
         try {
             m.nodes.push_back(place(g, nd));
+            check_ranges(g, nd, m.ctx->properties().limits.maxStorageBufferRange, m.nodes.back());
         } catch (const std::exception&) {
             std::throw_with_nested(error(cat("node '", nd.name, "' (", nd.type->api->type, ")")));
         }

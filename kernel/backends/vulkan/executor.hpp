@@ -6,15 +6,15 @@
 // explicit uploads and downloads in between.
 #pragma once
 
-#include "backends/cpu/executor.hpp"
-#include "graph/graph.hpp"
-#include "plan/planner.hpp"
-#include "weights/weights.hpp"
-
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "backends/cpu/executor.hpp"
+#include "graph/graph.hpp"
+#include "plan/planner.hpp"
+#include "weights/weights.hpp"
 
 namespace cnnkit::kernel {
 

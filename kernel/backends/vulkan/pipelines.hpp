@@ -2,13 +2,13 @@
 // SPIR-V + specialization), their layouts, and the descriptor sets of one network.
 #pragma once
 
-#include "backends/vulkan/context.hpp"
-
 #include <cnnkit/plugin_abi.h>
 
 #include <map>
 #include <tuple>
 #include <vector>
+
+#include "backends/vulkan/context.hpp"
 
 namespace cnnkit::kernel::vk {
 

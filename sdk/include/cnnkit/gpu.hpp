@@ -8,18 +8,17 @@
 // the CPU, and `cnnkit run --explain` shows the reason).
 #pragma once
 
-#include <cnnkit/error.hpp>
 #include <cnnkit/plugin_abi.h>
-#include <cnnkit/tensor.hpp>
-
-#include <boost/pfr.hpp>
-#include <glm/vec2.hpp>
-#include <glm/vec4.hpp>
 
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <boost/pfr.hpp>
+#include <cnnkit/error.hpp>
+#include <cnnkit/tensor.hpp>
 #include <cstring>
+#include <glm/vec2.hpp>
+#include <glm/vec4.hpp>
 #include <initializer_list>
 #include <span>
 #include <stdexcept>
@@ -33,8 +32,10 @@ struct kernel {
     const std::uint32_t* spirv;
     std::uint32_t words;
 };
-#define CNNKIT_GPU_KERNEL(stem) \
-    ::cnnkit::sdk::gpu::kernel { #stem, stem##_spv, stem##_spv_words }
+#define CNNKIT_GPU_KERNEL(stem)             \
+    ::cnnkit::sdk::gpu::kernel {            \
+#stem, stem##_spv, stem##_spv_words \
+    }
 
 // Thrown by vulkan() when there is no kernel for this configuration: the node runs on the CPU.
 struct unsupported : std::runtime_error {
@@ -47,12 +48,20 @@ struct call {
     std::span<const shape> out;
 };
 
-inline cnnkit_gpu_binding in(std::uint32_t i) { return {CNNKIT_GPU_INPUT, i}; }
-inline cnnkit_gpu_binding out(std::uint32_t i) { return {CNNKIT_GPU_OUTPUT, i}; }
-inline cnnkit_gpu_binding weight(std::uint32_t i) { return {CNNKIT_GPU_WEIGHT, i}; }
+inline cnnkit_gpu_binding in(std::uint32_t i) {
+    return {CNNKIT_GPU_INPUT, i};
+}
+inline cnnkit_gpu_binding out(std::uint32_t i) {
+    return {CNNKIT_GPU_OUTPUT, i};
+}
+inline cnnkit_gpu_binding weight(std::uint32_t i) {
+    return {CNNKIT_GPU_WEIGHT, i};
+}
 
 // A float specialization constant, as the 32-bit word Vulkan takes.
-inline std::uint32_t spec_float(float f) { return std::bit_cast<std::uint32_t>(f); }
+inline std::uint32_t spec_float(float f) {
+    return std::bit_cast<std::uint32_t>(f);
+}
 
 inline std::uint32_t div_up(std::int64_t a, std::int64_t b) {
     return static_cast<std::uint32_t>((a + b - 1) / b);
@@ -107,10 +116,9 @@ consteval bool push_layout_matches(std::index_sequence<I...>) {
 // Push constants are a plain aggregate of int32/uint32/float and glm 2- and 4-vectors whose
 // C++ layout equals std430 (reflected with Boost.PFR, checked at compile time).
 template <class T>
-concept push_constants =
-    std::is_aggregate_v<T> && std::is_trivially_copyable_v<T> &&
-    sizeof(T) <= CNNKIT_GPU_MAX_PUSH &&
-    detail::push_layout_matches<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+concept push_constants = std::is_aggregate_v<T> && std::is_trivially_copyable_v<T> &&
+                         sizeof(T) <= CNNKIT_GPU_MAX_PUSH&& detail::push_layout_matches<T>(
+                                          std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
 
 // One dispatch, built from a kernel, its bindings, push constants, a grid and spec constants.
 struct dispatch {

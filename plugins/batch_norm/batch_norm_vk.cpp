@@ -1,0 +1,23 @@
+// batch_norm_vk.cpp: the Vulkan kernel of batch_norm: batch_norm.comp.
+#include "batch_norm.hpp"
+#include "batch_norm_spv.h"
+
+namespace cnnkit::plugins::batch_norm {
+
+std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
+    namespace gpu = sdk::gpu;
+    const sdk::shape& s = c.in[0];
+    if (s.numel() >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
+    struct push {
+        std::int32_t channels, inner, total;
+        float epsilon;
+    };
+    const push pc{static_cast<std::int32_t>(s.c()), static_cast<std::int32_t>(s.prod(2, s.rank())),
+                  static_cast<std::int32_t>(s.numel()), p.epsilon};
+    return {gpu::dispatch(
+        CNNKIT_GPU_KERNEL(batch_norm),
+        {gpu::in(0), gpu::weight(0), gpu::weight(1), gpu::weight(2), gpu::weight(3), gpu::out(0)},
+        pc, gpu::grid(s.numel(), 256))};
+}
+
+}  // namespace cnnkit::plugins::batch_norm

@@ -1,0 +1,20 @@
+// bias_vk.cpp: the Vulkan kernel of bias: bias.comp.
+#include "bias.hpp"
+#include "bias_spv.h"
+
+namespace cnnkit::plugins::bias {
+
+std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
+    namespace gpu = sdk::gpu;
+    const std::int64_t total = c.in[0].numel();
+    if (total >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
+    struct push {
+        std::int32_t per, total;
+    };
+    const push pc{static_cast<std::int32_t>(c.in[0].prod(1, c.in[0].rank())),
+                  static_cast<std::int32_t>(total)};
+    return {gpu::dispatch(CNNKIT_GPU_KERNEL(bias), {gpu::in(0), gpu::weight(0), gpu::out(0)}, pc,
+                          gpu::grid(total, 256))};
+}
+
+}  // namespace cnnkit::plugins::bias

@@ -1,0 +1,176 @@
+// vulkan_test.cpp: the Vulkan backend as a whole: every config end to end against the CPU,
+// fallback to the CPU for nodes without a kernel, --explain, device listing and errors.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <sstream>
+
+#include "backends/vulkan/context.hpp"
+#include "testing.hpp"
+
+using namespace cnnkit;
+namespace fs = std::filesystem;
+
+namespace {
+// Runs `g`-producing `load` on the CPU and on Vulkan with the same random weights and inputs.
+void check_network_agrees(const std::function<kernel::graph()>& load, bool all_on_gpu, float rtol,
+                          float atol) {
+    const auto messages = kernel::vk::context::validation_messages();
+    kernel::network_options opt;
+    opt.random_seed = 5;
+    opt.threads = 2;
+    auto cpu = kernel::network::from_graph(load(), opt);
+    opt.backend = "vulkan";
+    auto gpu = kernel::network::from_graph(load(), opt);
+    if (all_on_gpu) {  // every node has a kernel; only bindings over the device limit stay
+        std::istringstream lines(gpu->explain());
+        for (std::string line; std::getline(lines, line);)
+            if (line.find("CPU, because") != std::string::npos)
+                CHECK_THAT(line, Catch::Contains("maxStorageBufferRange"));
+    }
+    std::map<std::string, kernel::host_tensor> in;
+    std::uint64_t seed = 1;
+    for (int t : cpu->g().inputs)
+        in[cpu->g().tensors[t].name] = testing::random_tensor(cpu->g().tensors[t].shape, seed++);
+    const auto want = cpu->run(in), got = gpu->run(in);
+    for (const auto& [name, w] : want) {
+        INFO("output " << name);
+        testing::check_close(got.at(name), w.shape,
+                             std::vector<float>(w.f32(), w.f32() + w.shape.numel()), rtol, atol);
+    }
+    CHECK(kernel::vk::context::validation_messages() == messages);
+}
+
+kernel::registry& registry_with_test_plugins() {
+    static kernel::registry reg;
+    static const bool loaded = [] {
+        reg.load_dir(CNNKIT_PLUGIN_DIR);
+        reg.load_file(std::string(CNNKIT_BINARY_DIR) +
+                      "/test-plugins/cpu_only/libcnnkit_cpu_only.so");
+        return true;
+    }();
+    (void)loaded;
+    return reg;
+}
+
+const char* mixed_net = R"(
+name: mixed
+inputs:
+  x: [1, 3, 9, 9]
+nodes:
+  - {name: a, type: conv, out_channels: 4, kernel: 3, pad: 1}
+  - {name: b, type: test_double}
+  - {name: c, type: relu}
+  - {name: d, type: test_half}
+  - {name: e, type: conv, out_channels: 2, kernel: 1, inputs: [c]}
+  - {name: f, type: add, inputs: [d, c]}
+outputs:
+  y: f
+  z: e
+)";
+}  // namespace
+
+TEST_CASE("vulkan: every config in configs/ matches the CPU end to end", "[vulkan][configs]") {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(testing::source_path("configs")))
+        if (e.path().extension() == ".yaml") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    REQUIRE(!files.empty());
+    for (const auto& f : files) {
+        INFO(f.string());
+        check_network_agrees([&] { return kernel::load_yaml_file(testing::plugins(), f); }, true,
+                             1e-3f, 1e-4f);
+    }
+}
+
+TEST_CASE("vulkan: nodes without a Vulkan kernel run on the CPU with explicit transfers",
+          "[vulkan][fallback]") {
+    const auto load = [] {
+        return kernel::load_yaml_text(registry_with_test_plugins(), mixed_net, "mixed.yaml");
+    };
+    check_network_agrees(load, false, 1e-4f, 1e-5f);
+    kernel::network_options opt;
+    opt.random_seed = 5;
+    opt.backend = "vulkan";
+    auto net = kernel::network::from_graph(load(), opt);
+    CHECK(net->gpu_nodes() == 4);
+    const std::string text = net->explain();
+    CHECK_THAT(text, Catch::Contains("a (conv): GPU: conv"));
+    CHECK_THAT(text, Catch::Contains("b (test_double): CPU, because no Vulkan kernel in"));
+    CHECK_THAT(text, Catch::Contains("d (test_half): CPU, because the Vulkan kernel does not "
+                                     "support this configuration: this test layer declines"));
+    CHECK_THAT(text, Catch::Contains("transfer: upload 'x' {1, 3, 9, 9}"));
+    CHECK_THAT(text, Catch::Contains("transfer: download 'a' {1, 4, 9, 9}"));
+    CHECK_THAT(text, Catch::Contains("transfer: upload 'b'"));
+    CHECK_THAT(text, Catch::Contains("transfer: download 'c'"));
+    CHECK_THAT(text, Catch::Contains("transfer: upload 'd'"));
+    CHECK_THAT(text, Catch::Contains("transfer: download 'f'"));
+}
+
+TEST_CASE("vulkan: independent branches are recorded without barriers between them",
+          "[vulkan][barriers]") {
+    const char* net = R"(
+name: branches
+inputs:
+  x: [1, 3, 8, 8]
+nodes:
+  - {name: p, type: conv, out_channels: 4, kernel: 1}
+  - {name: q, type: conv, out_channels: 4, kernel: 3, pad: 1, inputs: [x]}
+  - {name: r, type: pool, kernel: 3, stride: 1, pad: 1, inputs: [x]}
+  - {name: s, type: concat, inputs: [p, q, r]}
+outputs:
+  y: s
+)";
+    kernel::network_options opt;
+    opt.random_seed = 1;
+    opt.backend = "vulkan";
+    auto n =
+        kernel::network::from_graph(kernel::load_yaml_text(testing::plugins(), net, "b.yaml"), opt);
+    // p, q, r read only x: one barrier before concat, then two between its three dispatches.
+    CHECK_THAT(n->explain(), Catch::Contains("1 command buffer(s), 6 dispatches, 3 barriers"));
+}
+
+TEST_CASE("vulkan: cnnkit run --backend vulkan --explain, devices, and device errors",
+          "[vulkan][cli]") {
+    const std::string dir = testing::temp_dir("vulkan_cli");
+    kernel::write_npy(dir + "/x.npy", testing::random_tensor({1, 1, 32, 32}, 3));
+    const std::string run = "run " + testing::source_path("configs/lenet5.yaml") +
+                            " --random-weights 1 --input image=" + dir + "/x.npy --output-dir " +
+                            dir + "/out";
+    std::string out;
+    REQUIRE(testing::run_cnnkit(run + " --backend vulkan --explain", out) == 0);
+    CHECK_THAT(out, Catch::Contains("backend: vulkan on '"));
+    CHECK_THAT(out, Catch::Contains("c1 (conv): GPU: conv"));
+    CHECK_THAT(out, Catch::Contains("softmax (softmax): GPU: softmax"));
+    CHECK_THAT(out, Catch::Contains("recorded: 1 command buffer(s), 9 dispatches"));
+    CHECK_THAT(out, Catch::Contains("prob: 1x10"));
+    CHECK(fs::exists(dir + "/out/prob.npy"));
+    REQUIRE(testing::run_cnnkit("devices", out) == 0);
+    CHECK_THAT(out, Catch::Contains("0: "));
+    CHECK(testing::run_cnnkit(run + " --device 99", out) == 1);
+    CHECK_THAT(out, Catch::Contains("--device 99: there are"));
+    CHECK(testing::run_cnnkit(run + " --backend metal", out) == 1);
+    CHECK_THAT(out, Catch::Contains("expected cpu, vulkan or auto"));
+    // No driver: vulkan is an error naming the cause; auto warns once and runs on the CPU.
+    const std::string no_driver = "VK_ICD_FILENAMES=" + dir + "/none.json ";
+    const std::string exe = std::string(CNNKIT_BINARY_DIR) + "/cnnkit ";
+    CHECK(testing::run_shell(no_driver + exe + run + " --backend vulkan", out) == 1);
+    CHECK_THAT(out, Catch::Contains("error:"));
+    CHECK_THAT(out, Catch::Contains("Vulkan"));
+    CHECK(testing::run_shell(no_driver + exe + run + " --backend auto", out) == 0);
+    CHECK_THAT(out, Catch::Contains("warning: Vulkan unavailable, running on the CPU"));
+    CHECK_THAT(out, Catch::Contains("prob: 1x10"));
+}
+
+TEST_CASE("vulkan: the pipeline cache is written to disk", "[vulkan][cache]") {
+    kernel::network_options opt;
+    opt.random_seed = 1;
+    opt.backend = "vulkan";
+    auto n =
+        kernel::network::load(testing::plugins(), testing::source_path("configs/lenet5.yaml"), opt);
+    const char* dir = std::getenv("CNNKIT_CACHE_DIR");
+    REQUIRE(dir != nullptr);
+    bool found = false;
+    for (const auto& e : fs::directory_iterator(dir))
+        found |= e.path().filename().string().rfind("pipelines-", 0) == 0 && fs::file_size(e) > 0;
+    CHECK(found);
+}
