@@ -129,18 +129,21 @@ int cmd_check(int argc, char** argv) {
     const plan p = make_plan(g);
     std::cout << std::left << std::setw(28) << "node" << std::setw(14) << "type" << std::setw(20)
               << "output" << std::right << std::setw(14) << "params" << std::setw(18) << "MACs"
-              << '\n';
-    std::int64_t params = 0, macs = 0;
+              << std::setw(12) << "buffers" << '\n';
+    std::int64_t params = 0, macs = 0, buffers = 0;
     for (const node& n : g.nodes) {
         const std::int64_t np = g.param_count(n);
         params += np;
         macs += n.macs;
+        buffers += g.buffer_count(n);
         std::cout << std::left << std::setw(28) << n.name << std::setw(14) << n.type->api->type
                   << std::setw(20) << shape_text(g.tensors[n.outputs[0]].shape) << std::right
-                  << std::setw(14) << grouped(np) << std::setw(18) << grouped(n.macs) << '\n';
+                  << std::setw(14) << grouped(np) << std::setw(18) << grouped(n.macs)
+                  << std::setw(12) << grouped(g.buffer_count(n)) << '\n';
     }
     std::cout << "total: " << g.nodes.size() << " nodes, " << grouped(params) << " parameters, "
-              << grouped(macs) << " multiply-adds\n";
+              << grouped(macs) << " multiply-adds, " << grouped(buffers)
+              << " buffer values (running statistics, not learned)\n";
     for (const auto& [name, t] : g.outputs)
         std::cout << "output " << name << ": " << shape_text(g.tensors[t].shape) << '\n';
     std::cout << "memory: " << grouped(static_cast<std::int64_t>(p.arena_bytes))

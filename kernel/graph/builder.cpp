@@ -27,7 +27,13 @@ std::shared_ptr<void> create_layer(const layer_type& type,
 
 std::int64_t graph::param_count(const node& n) const {
     std::int64_t total = 0;
-    for (int w : n.weights) total += weights[w].shape.numel();
+    for (int w : n.weights) total += weights[w].buffer ? 0 : weights[w].shape.numel();
+    return total;
+}
+
+std::int64_t graph::buffer_count(const node& n) const {
+    std::int64_t total = 0;
+    for (int w : n.weights) total += weights[w].buffer ? weights[w].shape.numel() : 0;
     return total;
 }
 
@@ -107,9 +113,10 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
         check_status(api.weights(self.get(), in.data(), n_in, w, 16, &n_w, &d), d, type,
                      "weights");
         for (std::uint32_t i = 0; i < n_w; ++i) {
-            g_.weights.push_back({cat(name, '.', w[i].name), w[i].shape,
-                                  static_cast<cnnkit_weight_init>(w[i].init),
-                                  static_cast<int>(g_.nodes.size())});
+            g_.weights.push_back(
+                {cat(name, '.', w[i].name), w[i].shape,
+                 static_cast<cnnkit_weight_init>(w[i].init & CNNKIT_WEIGHT_INIT_MASK),
+                 static_cast<int>(g_.nodes.size()), (w[i].init & CNNKIT_WEIGHT_BUFFER) != 0});
             nd.weights.push_back(static_cast<int>(g_.weights.size() - 1));
         }
     }

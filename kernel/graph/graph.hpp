@@ -38,6 +38,7 @@ struct weight_info {
     sdk::shape shape;
     cnnkit_weight_init init = CNNKIT_INIT_FAN_IN;
     int node = -1;
+    bool buffer = false;  // state such as running statistics, not a learned parameter
 };
 
 struct graph {
@@ -49,7 +50,8 @@ struct graph {
     std::vector<int> inputs;                           // tensor ids, in declaration order
     std::vector<std::pair<std::string, int>> outputs;  // public name -> tensor id
 
-    std::int64_t param_count(const node& n) const;
+    std::int64_t param_count(const node& n) const;   // learned values of n's weights
+    std::int64_t buffer_count(const node& n) const;  // the rest: state such as running stats
 };
 
 // Adds inputs and layers to a graph, inferring shapes and expanding composites as it goes.

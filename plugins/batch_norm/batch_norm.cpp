@@ -30,8 +30,8 @@ struct batch_norm_layer {
         const std::int64_t c = in[0].c();
         return {{"weight", {c}, CNNKIT_INIT_POSITIVE},
                 {"bias", {c}, CNNKIT_INIT_FAN_IN},
-                {"running_mean", {c}, CNNKIT_INIT_FAN_IN},
-                {"running_var", {c}, CNNKIT_INIT_POSITIVE}};
+                {"running_mean", {c}, CNNKIT_INIT_FAN_IN, true},
+                {"running_var", {c}, CNNKIT_INIT_POSITIVE, true}};
     }
     static std::int64_t macs(const params&, std::span<const sdk::shape> in) {
         return in[0].numel();

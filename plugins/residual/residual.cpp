@@ -20,8 +20,8 @@ struct residual_layer {
     }
     static sdk::shape infer(const params& p, std::span<const sdk::shape> in) {
         sdk::expect(in.size() == 1 && in[0].rank() == 4, "residual takes one NCHW input");
-        sdk::expect(p.channels > 0 && p.stride > 0 && p.expansion > 0,
-                    "channels, stride and expansion must be > 0");
+        sdk::expect(p.channels > 0 && p.stride > 0 && p.expansion > 0 && p.units > 0,
+                    "channels, stride, expansion and units must be > 0");
         auto down = [&](std::int64_t x) { return (x - 1) / p.stride + 1; };
         return {in[0].n(), out_channels(p), down(in[0].h()), down(in[0].w())};
     }
@@ -35,8 +35,21 @@ struct residual_layer {
         return b.add("bn" + i, "batch_norm", "{}", {"conv" + i});
     }
 
+    // A stage: units named "0", "1", ... each a one-unit residual; only the first strides.
+    static void expand_stage(const params& p, sdk::builder& b) {
+        std::string x = sdk::builder::input(0);
+        for (int u = 0; u < p.units; ++u)
+            x = b.add(std::to_string(u), "residual",
+                      cat("{channels: ", p.channels, ", stride: ", u == 0 ? p.stride : 1,
+                          ", bottleneck: ", p.bottleneck ? "true" : "false",
+                          ", expansion: ", p.expansion, "}"),
+                      {x});
+        b.output(x);
+    }
+
     static void expand(const params& p, std::span<const sdk::shape> in, sdk::builder& b) {
         (void)infer(p, in);
+        if (p.units > 1) return expand_stage(p, b);
         const std::string x = sdk::builder::input(0);
         std::string y;
         if (p.bottleneck) {

@@ -33,6 +33,7 @@ struct weight {
     std::string name;
     sdk::shape shape;
     cnnkit_weight_init init = CNNKIT_INIT_FAN_IN;
+    bool buffer = false;  // state, not learned (running statistics): not counted as a parameter
 };
 
 // Everything run() gets: inputs, weights (in the order weights() declared), outputs, scratch.
@@ -146,7 +147,7 @@ struct layer_entry {
                 out[i] = cnnkit_weight_desc{};
                 std::memcpy(out[i].name, ws[i].name.c_str(), ws[i].name.size() + 1);
                 out[i].shape = ws[i].shape.raw;
-                out[i].init = ws[i].init;
+                out[i].init = ws[i].init | (ws[i].buffer ? CNNKIT_WEIGHT_BUFFER : 0u);
             }
             *n = static_cast<std::uint32_t>(ws.size());
         });

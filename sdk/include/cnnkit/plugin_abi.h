@@ -83,10 +83,18 @@ typedef enum cnnkit_weight_init {
     CNNKIT_INIT_POSITIVE /* uniform in [0.5, 1.5): variances, scales */
 } cnnkit_weight_init;
 
+/* Or'ed into cnnkit_weight_desc.init: the tensor is state, not a learned parameter (batch
+ * norm's running statistics: PyTorch's buffers). A flag bit in the existing field, not a new field
+ * appended to cnnkit_weight_desc, because the host hands plugins an array of descriptors: a larger
+ * struct would change the stride older plugins index it with. Older plugins never set the bit, so
+ * their weights stay learnable; the low byte keeps the init mode. */
+#define CNNKIT_WEIGHT_BUFFER 0x100u
+#define CNNKIT_WEIGHT_INIT_MASK 0xffu
+
 typedef struct cnnkit_weight_desc {
     char name[64]; /* relative: "weight", "bias"; the host prefixes the node path */
     cnnkit_shape shape;
-    uint32_t init; /* cnnkit_weight_init */
+    uint32_t init; /* cnnkit_weight_init, optionally | CNNKIT_WEIGHT_BUFFER */
 } cnnkit_weight_desc;
 
 /* Services the host lends a plugin during run_cpu. Valid only for the duration of the call. */
