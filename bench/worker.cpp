@@ -86,8 +86,15 @@ int main(int argc, char** argv) try {
     registry reg;
     for (const auto& dir : registry::search_path({})) reg.load_dir(dir);
     auto net = network::load(reg, a[0], opt);
-    std::map<std::string, host_tensor> in{{net->g().tensors[net->g().inputs.at(0)].name,
-                                           read_npy(input)}};
+    const host_tensor x = read_npy(input);
+    const host_tensor* in[] = {&x};
+    std::vector<host_tensor> outs(net->g().outputs.size());  // the allocation-free run form
+    std::vector<host_tensor*> out_ptrs;
+    for (auto& o : outs) {
+        o.shape = net->g().tensors[net->g().outputs[out_ptrs.size()].second].shape;
+        o.bytes.resize(o.shape.numel() * sizeof(float));
+        out_ptrs.push_back(&o);
+    }
     std::int64_t macs = 0;
     for (const auto& n : net->g().nodes) macs += n.macs;
     std::cout << "ready macs=" << macs << std::endl;
@@ -111,7 +118,7 @@ int main(int argc, char** argv) try {
             continue;
         }
         const auto t0 = std::chrono::steady_clock::now();
-        net->run(in, sink);
+        net->run(in, out_ptrs, sink);
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         ++runs;

@@ -51,6 +51,13 @@ public:
     std::map<std::string, host_tensor> run(const std::map<std::string, host_tensor>& inputs,
                                            const timing_sink& timing = {}) const;
 
+    // Steady-state form: inputs in g().inputs order, caller-owned outputs in g().outputs order
+    // (already of the right shape and size); allocates nothing once warm. Thread-safe.
+    void run(std::span<const host_tensor* const> inputs, std::span<host_tensor* const> outputs,
+             const timing_sink& timing = {}) const {
+        cpu_->run(inputs, outputs, timing);
+    }
+
 private:
     network() = default;
     static std::unique_ptr<network> build(graph g, std::shared_ptr<safetensors_file> file,

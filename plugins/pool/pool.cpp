@@ -38,20 +38,17 @@ std::int64_t extent(const axis& a, bool ceil_mode, const params& p, const sdk::s
     return out;
 }
 
-std::vector<window> windows_of(const axis& a) {
-    std::vector<window> ws(static_cast<std::size_t>(a.out));
-    for (std::int64_t o = 0; o < a.out; ++o) {
-        const std::int64_t start = o * a.s - a.pb;
-        window w{0, 0, 0};
-        for (std::int64_t j = 0; j < a.k; ++j) {
-            const std::int64_t pos = start + j * a.d;
-            if (pos < 0) w.j0 = j + 1;
-            if (pos < a.in) w.j1 = j + 1;
-            if (pos < a.in + a.pe) ++w.padded;
-        }
-        ws[static_cast<std::size_t>(o)] = w;
+// The taps of output position o that fall inside the input and inside input plus pads.
+window window_at(const axis& a, std::int64_t o) {
+    const std::int64_t start = o * a.s - a.pb;
+    window w{0, 0, 0};
+    for (std::int64_t j = 0; j < a.k; ++j) {
+        const std::int64_t pos = start + j * a.d;
+        if (pos < 0) w.j0 = j + 1;
+        if (pos < a.in) w.j1 = j + 1;
+        if (pos < a.in + a.pe) ++w.padded;
     }
-    return ws;
+    return w;
 }
 
 geometry geometry_of(const params& p, const sdk::shape& in) {
@@ -74,10 +71,12 @@ geometry geometry_of(const params& p, const sdk::shape& in) {
         a = {d == 0 ? in.h() : in.w(), 0, p.kernel[d], p.stride[d] ? p.stride[d] : p.kernel[d],
              p.dilation[d], p.pad[d], p.pad[d + 2]};
         a.out = extent(a, p.ceil_mode, p, in);
-        for (const window& w : windows_of(a))
+        for (std::int64_t o = 0; o < a.out; ++o) {
+            const window w = window_at(a, o);
             sdk::expect(w.j0 < w.j1, "pool pads ", p.pad, " with kernel ", p.kernel,
                         " and dilation ", p.dilation, " leave a window of input ", in,
                         " with no input element");
+        }
     }
     return g;
 }
@@ -107,16 +106,21 @@ struct pool_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.c * g.ax[0].out * g.ax[1].out * g.ax[0].k * g.ax[1].k;
     }
+    // The window tables of both axes, so that a run allocates nothing.
+    static std::uint64_t workspace(const params& p, std::span<const sdk::shape> in) {
+        const geometry g = geometry_of(p, in[0]);
+        return static_cast<std::uint64_t>(g.ax[0].out + g.ax[1].out) * sizeof(window);
+    }
     static void run(const params& p, const sdk::call& c);
 };
 
 // One output row of one plane: every mode, optional argmax.
-void pool_row(const params& p, const geometry& g, const window& wy, const std::vector<window>& wx,
+void pool_row(const params& p, const geometry& g, const window& wy, const window* wx,
               const float* plane, std::int64_t plane_base, std::int64_t ys, float* y,
               std::int64_t* idx) {
     const axis &ah = g.ax[0], &aw = g.ax[1];
     for (std::int64_t ox = 0; ox < aw.out; ++ox) {
-        const window& w = wx[static_cast<std::size_t>(ox)];
+        const window& w = wx[ox];
         const std::int64_t xs = ox * aw.s - aw.pb;
         if (p.mode == pool_mode::max) {
             float best = -std::numeric_limits<float>::infinity();
@@ -150,7 +154,10 @@ void pool_row(const params& p, const geometry& g, const window& wy, const std::v
 void pool_layer::run(const params& p, const sdk::call& c) {
     const geometry g = geometry_of(p, c.in(0).shape());
     const axis &ah = g.ax[0], &aw = g.ax[1];
-    const std::vector<window> wy = windows_of(ah), wx = windows_of(aw);
+    window* wy = static_cast<window*>(c.workspace);
+    window* wx = wy + ah.out;
+    for (std::int64_t o = 0; o < ah.out; ++o) wy[o] = window_at(ah, o);
+    for (std::int64_t o = 0; o < aw.out; ++o) wx[o] = window_at(aw, o);
     const float* x = c.in(0).f32();
     float* y = c.out(0).f32();
     std::int64_t* idx = p.indices ? c.out(1).i64() : nullptr;
@@ -162,7 +169,7 @@ void pool_layer::run(const params& p, const sdk::call& c) {
             for (std::int64_t r = b; r < e; ++r) {
                 const std::int64_t plane = r / ah.out, oy = r % ah.out;
                 const std::int64_t base = plane * ah.in * aw.in;
-                pool_row(p, g, wy[static_cast<std::size_t>(oy)], wx, x + base, base,
+                pool_row(p, g, wy[oy], wx, x + base, base,
                          oy * ah.s - ah.pb, y + r * aw.out, idx ? idx + r * aw.out : nullptr);
             }
         },

@@ -90,9 +90,28 @@ struct cpu_executor::impl {
     std::vector<int> roots;
 };
 
-// One in-flight inference: its arena memory and error slot.
+// What one run() shares with the node bodies of its context's flow graph.
+struct run_state {
+    const timing_sink* timing = nullptr;
+    std::atomic<bool> failed{false};
+    std::mutex failure_mutex;
+    std::string failure;
+};
+
+// One in-flight inference: its arena memory, the tensor views of every node into that memory,
+// and a flow graph over the plan, all built once and reused, so a warm run allocates nothing.
 struct cpu_executor::context {
     aligned_buffer memory;
+    std::vector<cnnkit_tensor> views;  // per node: inputs, then outputs, then weights
+    std::vector<std::size_t> first;    // per node: its first view; first[n + 1] ends it
+    std::unique_ptr<oneapi::tbb::flow::graph> flow;
+    std::vector<std::unique_ptr<oneapi::tbb::flow::continue_node<oneapi::tbb::flow::continue_msg>>>
+        nodes;
+    run_state* state = nullptr;  // the run in progress
+    // TSan: one sync point per node, released when it ends and acquired by its successors, and
+    // one for the run (the flow graph's own hand-offs are invisible to TSan).
+    std::vector<char> done;
+    char start = 0;
     explicit context(std::size_t bytes) : memory(bytes) {}
 };
 
@@ -112,7 +131,11 @@ cpu_executor::cpu_executor(const graph& g, const plan& p, const weight_store& w,
     }
 }
 
-cpu_executor::~cpu_executor() = default;
+cpu_executor::~cpu_executor() {
+    std::lock_guard lock(pool_mutex_);
+    // Flow graphs are destroyed inside the arena they were built in.
+    impl_->arena.execute([&] { pool_.clear(); });
+}
 
 std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
     {
@@ -123,7 +146,29 @@ std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
             return c;
         }
     }
-    return std::make_unique<context>(p_.arena_bytes);
+    auto c = std::make_unique<context>(p_.arena_bytes);
+    auto* base = static_cast<unsigned char*>(c->memory.data);
+    for (const node& nd : g_.nodes) {
+        c->first.push_back(c->views.size());
+        for (int t : nd.inputs) c->views.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
+        for (int t : nd.outputs)
+            c->views.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
+        for (int id : nd.weights)
+            c->views.push_back({g_.weights[id].shape.raw, const_cast<float*>(w_.data[id])});
+    }
+    c->first.push_back(c->views.size());
+    c->done.resize(g_.nodes.size());
+    impl_->arena.execute([&] {
+        using namespace oneapi::tbb::flow;
+        c->flow = std::make_unique<oneapi::tbb::flow::graph>();
+        context* raw = c.get();
+        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
+            c->nodes.push_back(std::make_unique<continue_node<continue_msg>>(
+                *c->flow, [this, raw, n](const continue_msg&) { run_node(*raw, static_cast<int>(n)); }));
+        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
+            for (int s : impl_->successors[n]) make_edge(*c->nodes[n], *c->nodes[s]);
+    });
+    return c;
 }
 
 void cpu_executor::release(std::unique_ptr<context> c) const {
@@ -131,86 +176,92 @@ void cpu_executor::release(std::unique_ptr<context> c) const {
     pool_.push_back(std::move(c));
 }
 
-std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>& inputs,
-                                           const timing_sink& timing) const {
+void cpu_executor::run_node(context& ctx, int n) const {
+    tsan::acquire(&ctx.start);
+    for (int d : p_.deps[n]) tsan::acquire(&ctx.done[d]);
+    struct on_exit {
+        const void* sync;
+        ~on_exit() { tsan::release(sync); }
+    } finish{&ctx.done[n]};
+    run_state& st = *ctx.state;
+    if (st.failed.load(std::memory_order_relaxed)) return;
+    const node& nd = g_.nodes[n];
+    const auto t0 = std::chrono::steady_clock::now();
+    cnnkit_tensor* v = ctx.views.data() + ctx.first[n];
+    const auto n_in = static_cast<std::uint32_t>(nd.inputs.size());
+    const auto n_out = static_cast<std::uint32_t>(nd.outputs.size());
+    const auto n_w = static_cast<std::uint32_t>(nd.weights.size());
+    auto* base = static_cast<unsigned char*>(ctx.memory.data);
+    cnnkit_diag d{};
+    const cnnkit_status s = nd.type->api->run_cpu(
+        nd.self.get(), &services, v, n_in, v + n_in + n_out, n_w, v + n_in, n_out,
+        nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
+    if (s != CNNKIT_STATUS_OK) {
+        std::lock_guard lock(st.failure_mutex);
+        if (!st.failed.exchange(true))
+            st.failure = cat("node '", nd.name, "' (", nd.type->api->type, "): ",
+                             d.text[0] ? d.text : "run failed");
+    }
+    if (*st.timing)
+        (*st.timing)({n, t0, std::chrono::steady_clock::now(),
+                      oneapi::tbb::this_task_arena::current_thread_index()});
+}
+
+void cpu_executor::run(std::span<const host_tensor* const> inputs,
+                       std::span<host_tensor* const> outputs, const timing_sink& timing) const {
     sdk::expect(inputs.size() == g_.inputs.size(), "network takes ", g_.inputs.size(),
                 " inputs, got ", inputs.size());
-    auto ctx = acquire();
-    auto* base = static_cast<unsigned char*>(ctx->memory.data);
+    sdk::expect(outputs.size() == g_.outputs.size(), "network has ", g_.outputs.size(),
+                " outputs, got room for ", outputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const tensor_info& t = g_.tensors[g_.inputs[i]];
         sdk::expect(inputs[i]->shape == t.shape, "input '", t.name, "' has shape ",
                     inputs[i]->shape, ", the network expects ", t.shape);
+    }
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const int t = g_.outputs[i].second;
+        sdk::expect(outputs[i]->shape == g_.tensors[t].shape &&
+                        outputs[i]->bytes.size() == p_.tensors[t].bytes,
+                    "output '", g_.outputs[i].first, "' needs a buffer of shape ",
+                    g_.tensors[t].shape, ", got ", outputs[i]->shape);
+    }
+    auto ctx = acquire();
+    auto* base = static_cast<unsigned char*>(ctx->memory.data);
+    for (std::size_t i = 0; i < inputs.size(); ++i)
         std::memcpy(base + p_.tensors[g_.inputs[i]].offset, inputs[i]->bytes.data(),
                     inputs[i]->bytes.size());
-    }
-    std::atomic<bool> failed{false};
-    std::string failure;
-    std::mutex failure_mutex;
-    // TSan: one sync point per node, released when it ends and acquired by its successors.
-    std::vector<char> done(g_.nodes.size());
-    auto run_node = [&](int n) {
-        tsan::acquire(&done);
-        for (int d : p_.deps[n]) tsan::acquire(&done[d]);
-        struct on_exit {
-            const void* sync;
-            ~on_exit() { tsan::release(sync); }
-        } finish{&done[n]};
-        if (failed.load(std::memory_order_relaxed)) return;
-        const node& nd = g_.nodes[n];
-        const auto t0 = std::chrono::steady_clock::now();
-        std::vector<cnnkit_tensor> in, out, w;
-        for (int t : nd.inputs) in.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
-        for (int t : nd.outputs)
-            out.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
-        for (int id : nd.weights)
-            w.push_back({g_.weights[id].shape.raw, const_cast<float*>(w_.data[id])});
-        cnnkit_diag d{};
-        const cnnkit_status s = nd.type->api->run_cpu(
-            nd.self.get(), &services, in.data(), static_cast<std::uint32_t>(in.size()), w.data(),
-            static_cast<std::uint32_t>(w.size()), out.data(), static_cast<std::uint32_t>(out.size()),
-            nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
-        if (s != CNNKIT_STATUS_OK) {
-            std::lock_guard lock(failure_mutex);
-            if (!failed.exchange(true))
-                failure = cat("node '", nd.name, "' (", nd.type->api->type, "): ",
-                              d.text[0] ? d.text : "run failed");
-        }
-        if (timing)
-            timing({n, t0, std::chrono::steady_clock::now(),
-                    oneapi::tbb::this_task_arena::current_thread_index()});
-    };
-    tsan::release(&done);
+    run_state st;
+    st.timing = &timing;
+    ctx->state = &st;
+    tsan::release(&ctx->start);
     impl_->arena.execute([&] {
-        tsan::acquire(&done);
-        using namespace oneapi::tbb::flow;
-        oneapi::tbb::flow::graph fg;
-        std::vector<std::unique_ptr<continue_node<continue_msg>>> nodes;
-        nodes.reserve(g_.nodes.size());
-        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
-            nodes.push_back(std::make_unique<continue_node<continue_msg>>(
-                fg, [&, n](const continue_msg&) { run_node(static_cast<int>(n)); }));
-        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
-            for (int s : impl_->successors[n]) make_edge(*nodes[n], *nodes[s]);
-        for (int r : impl_->roots) nodes[r]->try_put(continue_msg());
-        fg.wait_for_all();
-        for (const char& d : done) tsan::acquire(&d);
-        tsan::release(&done);
+        tsan::acquire(&ctx->start);
+        for (int r : impl_->roots) ctx->nodes[r]->try_put(oneapi::tbb::flow::continue_msg());
+        ctx->flow->wait_for_all();
+        for (const char& d : ctx->done) tsan::acquire(&d);
+        tsan::release(&ctx->start);
     });
-    tsan::acquire(&done);
-    if (failed) {
-        release(std::move(ctx));
-        throw error(failure);
-    }
-    std::vector<host_tensor> outs;
-    for (const auto& [name, t] : g_.outputs) {
-        host_tensor o;
-        o.shape = g_.tensors[t].shape;
-        o.bytes.resize(p_.tensors[t].bytes);
-        std::memcpy(o.bytes.data(), base + p_.tensors[t].offset, o.bytes.size());
-        outs.push_back(std::move(o));
-    }
+    tsan::acquire(&ctx->start);
+    ctx->state = nullptr;
+    if (!st.failed)
+        for (std::size_t i = 0; i < outputs.size(); ++i)
+            std::memcpy(outputs[i]->bytes.data(), base + p_.tensors[g_.outputs[i].second].offset,
+                        outputs[i]->bytes.size());
     release(std::move(ctx));
+    if (st.failed) throw error(st.failure);
+}
+
+std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>& inputs,
+                                           const timing_sink& timing) const {
+    std::vector<host_tensor> outs(g_.outputs.size());
+    std::vector<host_tensor*> slots;
+    for (std::size_t i = 0; i < outs.size(); ++i) {
+        const int t = g_.outputs[i].second;
+        outs[i].shape = g_.tensors[t].shape;
+        outs[i].bytes.resize(p_.tensors[t].bytes);
+        slots.push_back(&outs[i]);
+    }
+    run(inputs, slots, timing);
     return outs;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace cnnkit::kernel {
@@ -31,12 +32,18 @@ public:
     // inputs in graph.inputs order; returns outputs in graph.outputs order. Thread-safe.
     std::vector<host_tensor> run(const std::vector<const host_tensor*>& inputs,
                                  const timing_sink& timing = {}) const;
+    // The same into caller-owned outputs (graph.outputs order, each already of the output's
+    // shape and size). Once as many contexts as concurrent callers exist (one per caller after
+    // its first run), a run performs no heap allocation. Thread-safe.
+    void run(std::span<const host_tensor* const> inputs, std::span<host_tensor* const> outputs,
+             const timing_sink& timing = {}) const;
     int threads() const { return threads_; }
 
 private:
     struct context;
     std::unique_ptr<context> acquire() const;
     void release(std::unique_ptr<context> c) const;
+    void run_node(context& ctx, int n) const;
 
     const graph& g_;
     const plan& p_;
