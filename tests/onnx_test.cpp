@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -182,4 +183,31 @@ TEST_CASE(
     CHECK_THAT(out, Catch::Contains("op 'Swish' is not supported"));
     CHECK_FALSE(std::filesystem::exists(dir + "/b.yaml"));
     CHECK_FALSE(std::filesystem::exists(dir + "/b.safetensors"));
+}
+
+TEST_CASE("onnx: Softmax before opset 13 normalises over all dims from axis on", "[onnx][cpu]") {
+    onnx::ModelProto m;
+    m.set_ir_version(6);
+    m.add_opset_import()->set_version(11);
+    auto* g = m.mutable_graph();
+    add_tensor_info(g->add_input(), "x", {2, 3, 4});
+    auto* n = g->add_node();
+    n->set_op_type("Softmax");
+    n->add_input("x");
+    n->add_output("y");
+    auto* axis = n->add_attribute();
+    axis->set_name("axis");
+    axis->set_type(onnx::AttributeProto::INT);
+    axis->set_i(1);
+    add_tensor_info(g->add_output(), "y", {2, 3, 4});
+    auto net = kernel::network::load(testing::plugins(), save(m, "softmax11"), {});
+    const auto x = testing::random_tensor({2, 3, 4}, 9, -3.0f, 3.0f);
+    std::vector<float> want;
+    for (int b = 0; b < 2; ++b) {
+        double sum = 0;
+        for (int i = 0; i < 12; ++i) sum += std::exp(double(x.f32()[b * 12 + i]));
+        for (int i = 0; i < 12; ++i)
+            want.push_back(float(std::exp(double(x.f32()[b * 12 + i])) / sum));
+    }
+    testing::check_close(net->run({{"x", x}}).at("y"), {2, 3, 4}, want);
 }
