@@ -83,14 +83,7 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
     cnnkit_shape out[8]{};
     std::uint32_t n_out = 0;
     cnnkit_diag d{};
-    try {
-        check_status(api.infer(self.get(), in.data(), n_in, out, 8, &n_out, &d), d, type, "infer");
-    } catch (const std::exception& e) {  // name the tensors the plugin saw only as shapes
-        std::string names;
-        for (int t : inputs)
-            names += cat(names.empty() ? "" : ", ", g_.tensors[t].name, ' ', g_.tensors[t].shape);
-        throw error(cat(e.what(), "; inputs: ", names.empty() ? "none" : names));
-    }
+    check_status(api.infer(self.get(), in.data(), n_in, out, 8, &n_out, &d), d, type, "infer");
     sdk::expect(n_out >= 1, "layer produced no outputs");
     for (std::uint32_t i = 0; i < n_out; ++i) {
         const sdk::shape s(out[i]);
