@@ -1,6 +1,7 @@
 // draw.cpp: Graphviz output of the expanded graph; rendering goes through a temp file and rename.
 #include "draw.hpp"
 
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -42,6 +43,17 @@ std::string parent_group(const graph& g, const std::string& group) {
 
 std::string tensor_id(int t) {
     return cat("t", t);
+}
+
+// Runs `dot -T<format> -o out in` without a shell; returns its exit status (127: not found).
+int run_dot(const std::string& format, const fs::path& in, const fs::path& out) {
+    std::string t = "-T" + format, o = "-o", name = "dot", i = in.string(), f = out.string();
+    char* argv[] = {name.data(), t.data(), o.data(), f.data(), i.data(), nullptr};
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, "dot", nullptr, nullptr, argv, environ) != 0) return 127;
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0) return 1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 }  // namespace
@@ -125,15 +137,14 @@ int cmd_graph(int argc, char** argv) {
     } else {
         const fs::path tmp_dot = file.string() + ".tmp.dot", tmp_out = file.string() + ".tmp";
         { std::ofstream(tmp_dot) << dot; }
-        const std::string cmd = cat("dot -T", ext.substr(1), " -o '", tmp_out.string(), "' '",
-                                    tmp_dot.string(), "' 2>&1");
-        const int rc = std::system(cmd.c_str());
+        const int rc = run_dot(ext.substr(1), tmp_dot, tmp_out);
         std::error_code ec;
         fs::remove(tmp_dot, ec);
         if (rc != 0) {
             fs::remove(tmp_out, ec);
-            throw error(cat("Graphviz 'dot' failed (exit ", WEXITSTATUS(rc), ") rendering ", *out,
-                            WEXITSTATUS(rc) == 127 ? "; install graphviz" : ""));
+            throw error(rc == 127 ? cat("cannot run Graphviz 'dot' to render ", *out,
+                                        "; install graphviz, or write a .dot file")
+                                  : cat("Graphviz 'dot' failed (exit ", rc, ") rendering ", *out));
         }
         fs::rename(tmp_out, file, ec);
         if (ec) throw error(cat(*out, ": cannot write: ", ec.message()));

@@ -209,13 +209,17 @@ std::string fill(std::string text, const std::string& name) {
 }  // namespace
 
 int cmd_new_plugin(int argc, char** argv) {
-    const args a(argc, argv, 2, {"dir"}, {});
+    const args a(argc, argv, 2, {"dir", "plugins"}, {});
     if (a.positional().size() != 1) throw error("usage: cnnkit new-plugin NAME [--dir DIR]");
     const std::string name = a.positional()[0];
     if (!std::regex_match(name, std::regex("[a-z][a-z0-9_]{0,39}")))
         throw error(cat("plugin name '", name,
                         "': use lower case letters, digits and _, "
                         "starting with a letter (it becomes the YAML type and a C++ namespace)"));
+    const auto reg = load_plugins(a);
+    if (const kernel::layer_type* t = reg->find(name))
+        throw error(cat("a layer type '", name, "' exists already (", t->plugin_path,
+                        "); choose another name"));
     const fs::path dir = a.get("dir") ? fs::path(*a.get("dir")) : fs::path(name);
     std::error_code ec;
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))

@@ -15,6 +15,9 @@ grep -q "folder exists and is not empty" "$work/err"
 if "$cnnkit" new-plugin 9Lives --dir "$work/x" 2>"$work/err"; then exit 1; fi
 grep -q "plugin name '9Lives': use lower case" "$work/err"
 test ! -e "$work/x"
+if "$cnnkit" new-plugin relu --dir "$work/x" 2>"$work/err"; then exit 1; fi
+grep -q "a layer type 'relu' exists already (.*libcnnkit_activation.so)" "$work/err"
+test ! -e "$work/x"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$work/my_scale" -B "$work/my_scale/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

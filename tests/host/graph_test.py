@@ -59,5 +59,11 @@ for cfg in ("lenet5", "alexnet"):
     check(open(f"{d}/{cfg}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n", cfg)
 out = cnnkit("graph", net, "-o", f"{d}/net.gif", code=1)
 check(out == f"error: {d}/net.gif: unknown format '.gif' (use .dot, .svg, .png or .pdf)\n", out)
+env = dict(os.environ, PATH="/nonexistent")
+out = cnnkit("graph", net, "-o", f"{d}/no'dot.png", code=1, env=env)
+check(out == f"error: cannot run Graphviz 'dot' to render {d}/no'dot.png; install graphviz, or "
+      "write a .dot file\n", out)
+cnnkit("graph", net, "-o", f"{d}/it's.svg")  # no shell between us and dot
+check(os.path.getsize(f"{d}/it's.svg") > 1000, "quote in the file name")
 check(not [f for f in os.listdir(d) if "tmp" in f], os.listdir(d))
 print("graph: ok")
