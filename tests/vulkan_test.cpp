@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "backends/vulkan/context.hpp"
 #include "testing.hpp"
@@ -173,4 +174,28 @@ TEST_CASE("vulkan: the pipeline cache is written to disk", "[vulkan][cache]") {
     for (const auto& e : fs::directory_iterator(dir))
         found |= e.path().filename().string().rfind("pipelines-", 0) == 0 && fs::file_size(e) > 0;
     CHECK(found);
+}
+
+TEST_CASE("vulkan: one network serves concurrent inferences from several threads",
+          "[vulkan][threads]") {
+    kernel::network_options opt;
+    opt.random_seed = 3;
+    opt.backend = "vulkan";
+    auto net =
+        kernel::network::load(testing::plugins(), testing::source_path("configs/lenet5.yaml"), opt);
+    std::vector<kernel::host_tensor> xs;
+    std::vector<std::map<std::string, kernel::host_tensor>> want;
+    for (int i = 0; i < 4; ++i) {
+        xs.push_back(testing::random_tensor({1, 1, 32, 32}, 10 + i));
+        want.push_back(net->run({{"image", xs.back()}}));
+    }
+    std::vector<std::map<std::string, kernel::host_tensor>> got(xs.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        threads.emplace_back([&, i] {
+            for (int r = 0; r < 5; ++r) got[i] = net->run({{"image", xs[i]}});
+        });
+    for (auto& t : threads) t.join();
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        CHECK(got[i].at("prob").bytes == want[i].at("prob").bytes);
 }
