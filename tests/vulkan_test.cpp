@@ -45,8 +45,9 @@ kernel::registry& registry_with_test_plugins() {
     static kernel::registry reg;
     static const bool loaded = [] {
         reg.load_dir(CNNKIT_PLUGIN_DIR);
-        reg.load_file(std::string(CNNKIT_BINARY_DIR) +
-                      "/test-plugins/cpu_only/libcnnkit_cpu_only.so");
+        for (const char* name : {"cpu_only", "pre_vulkan"})
+            reg.load_file(std::string(CNNKIT_BINARY_DIR) + "/test-plugins/" + name + "/libcnnkit_" +
+                          name + ".so");
         return true;
     }();
     (void)loaded;
@@ -64,9 +65,10 @@ nodes:
   - {name: d, type: test_half}
   - {name: e, type: conv, out_channels: 2, kernel: 1, inputs: [c]}
   - {name: f, type: add, inputs: [d, c]}
+  - {name: g, type: test_identity_v1, inputs: [e]}
 outputs:
   y: f
-  z: e
+  z: g
 )";
 }  // namespace
 
@@ -105,6 +107,7 @@ TEST_CASE("vulkan: nodes without a Vulkan kernel run on the CPU with explicit tr
     CHECK_THAT(text, Catch::Contains("transfer: download 'c'"));
     CHECK_THAT(text, Catch::Contains("transfer: upload 'd'"));
     CHECK_THAT(text, Catch::Contains("transfer: download 'f'"));
+    CHECK_THAT(text, Catch::Contains("g (test_identity_v1): CPU, because no Vulkan kernel in"));
 }
 
 TEST_CASE("vulkan: independent branches are recorded without barriers between them",
