@@ -37,7 +37,6 @@ std::vector<sdk::gpu::dispatch> vulkan(std::string_view type, const sdk::gpu::ca
     const auto op =
         static_cast<std::uint32_t>(std::find(ops.begin(), ops.end(), type) - ops.begin());
     const sdk::shape& out = c.out[0];
-    if (out.numel() >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
     push pc{};
     for (int d = 0; d < 8; ++d) {
         const int k = 7 - d;  // dims right-aligned, padded with 1 on the left

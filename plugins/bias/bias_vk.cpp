@@ -7,7 +7,6 @@ namespace cnnkit::plugins::bias {
 std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const std::int64_t total = c.in[0].numel();
-    if (total >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
     struct push {
         std::int32_t per, total;
     };

@@ -10,7 +10,7 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
     const auto r = static_cast<std::int32_t>(out.rank());
     const auto axis = static_cast<std::uint32_t>(p.axis < 0 ? p.axis + r : p.axis);
     const std::int64_t words = out.type() == sdk::dtype::i64 ? 2 : 1;
-    if (out.numel() * words >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 words");
+    gpu::check_indexable(out.numel() * words);
     struct push {
         std::int32_t rows, row_in, row_out, offset;
     };

@@ -9,6 +9,8 @@ namespace cnnkit::plugins::conv {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape &in = c.in[0], &out = c.out[0];
+    gpu::check_indexable(std::max(
+        {in.numel(), out.numel(), out.c() * in.c() / p.groups * p.kernel[0] * p.kernel[1]}));
     // The leading pad on axis d (auto_pad resolved the way the shape rule resolves it).
     auto lead = [&](int d) -> std::int32_t {
         if (p.auto_pad == auto_pad_mode::explicit_pads) return p.pad[d];

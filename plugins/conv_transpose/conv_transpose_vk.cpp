@@ -8,8 +8,7 @@ namespace cnnkit::plugins::conv_transpose {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape &in = c.in[0], &out = c.out[0];
-    if (out.numel() >= (std::int64_t{1} << 31) || in.numel() >= (std::int64_t{1} << 31))
-        throw gpu::unsupported("over 2^31 elements");
+    gpu::check_indexable(in.numel());
     struct push {
         std::int32_t cg, h, w, oh, ow, ocg, groups, pad_t, pad_l, total;
     };

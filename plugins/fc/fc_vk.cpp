@@ -1,4 +1,6 @@
 // fc_vk.cpp: the Vulkan kernels of fc and gemm: both are gemm.comp (tiled, register-blocked).
+#include <algorithm>
+
 #include "fc.hpp"
 #include "gemm_spv.h"
 
@@ -13,6 +15,7 @@ struct push {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const std::int64_t m = c.in[0][0], k = c.in[0].prod(1, c.in[0].rank()), n = p.out_features;
+    gpu::check_indexable(std::max({m * k, n * k, m * n}));
     const push pc{static_cast<std::int32_t>(m),
                   static_cast<std::int32_t>(n),
                   static_cast<std::int32_t>(k),
@@ -30,6 +33,7 @@ std::vector<sdk::gpu::dispatch> vulkan(const gemm_params& p, const sdk::gpu::cal
     namespace gpu = sdk::gpu;
     const std::int64_t m = c.out[0][0], n = c.out[0][1];
     const std::int64_t k = p.trans_a ? c.in[0][0] : c.in[0][1];
+    gpu::check_indexable(std::max({m * k, n * k, m * n}));
     const bool has_c = c.in.size() == 3;
     std::int32_t c_sm = 0, c_sn = 0;
     if (has_c) {  // C is [n], [1], [rows, cols] with rows/cols 1 or full: stride 0 broadcasts

@@ -7,7 +7,6 @@ namespace cnnkit::plugins::lrn {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape& s = c.in[0];
-    if (s.numel() >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
     struct push {
         std::int32_t channels, inner, total, before, after;
         float scale, beta, bias;

@@ -7,7 +7,6 @@ namespace cnnkit::plugins::max_unpool {
 std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const std::int64_t n = c.in[0].numel(), total = c.out[0].numel();
-    if (total >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
     struct push {
         std::uint32_t n, total;
     };

@@ -7,7 +7,7 @@ namespace cnnkit::plugins::pool {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape &in = c.in[0], &out = c.out[0];
-    if (in.numel() >= (std::int64_t{1} << 31)) throw gpu::unsupported("input over 2^31 elements");
+    gpu::check_indexable(in.numel());
     struct push {
         std::int32_t h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, total;
     };

@@ -10,7 +10,6 @@ namespace cnnkit::plugins::prelu {
 std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape& x = c.in[0];
-    if (x.numel() >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
     struct push {  // rank-8 vectors as pairs of ivec4 (GLSL: ivec4 dims[2], ss[2])
         glm::ivec4 dims0, dims1, ss0, ss1;
         std::int32_t total;

@@ -7,6 +7,7 @@ namespace cnnkit::plugins::softmax {
 std::vector<sdk::gpu::dispatch> vulkan(bool log, const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape& s = c.in[0];
+    gpu::check_indexable(s.numel());
     const auto r = static_cast<std::int32_t>(s.rank());
     const auto a = static_cast<std::uint32_t>(p.axis < 0 ? p.axis + r : p.axis);
     struct push {

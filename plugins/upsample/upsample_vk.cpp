@@ -7,7 +7,7 @@ namespace cnnkit::plugins::upsample {
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const sdk::shape &in = c.in[0], &out = c.out[0];
-    if (out.numel() >= (std::int64_t{1} << 31)) throw gpu::unsupported("over 2^31 elements");
+    gpu::check_indexable(in.numel());
     struct push {
         std::int32_t h, w, oh, ow, total;
         float scale_h, scale_w;

@@ -241,6 +241,8 @@ void context::create_device(int index) {
 
 void context::save_pipeline_cache() const {
     if (cache_file_.empty()) return;
+    static std::mutex saving;  // networks loading on several threads share the temp file name
+    std::lock_guard lock(saving);
     std::size_t n = 0;
     if (fn_.vkGetPipelineCacheData(device_, cache_, &n, nullptr) != VK_SUCCESS || n == 0) return;
     std::vector<unsigned char> bytes(n);

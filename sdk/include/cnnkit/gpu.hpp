@@ -67,13 +67,22 @@ inline std::uint32_t div_up(std::int64_t a, std::int64_t b) {
     return static_cast<std::uint32_t>((a + b - 1) / b);
 }
 
+// Shaders index with 32-bit ints: a larger tensor (count elements or words) is declined.
+inline void check_indexable(std::int64_t count) {
+    if (count >= (std::int64_t{1} << 31))
+        throw unsupported(cat(count, " elements: the shaders index with 32-bit integers"));
+}
+
 // Workgroups covering `count` invocations of `local` each, folded into x and y so that neither
-// exceeds 65535. Shaders index with gl_GlobalInvocationID.x + y * gl_NumWorkGroups.x * local.
+// exceeds 65535 (declines counts of 2^31 or more). Shaders index with gl_GlobalInvocationID.x + y *
+// gl_NumWorkGroups.x * local.
 inline std::array<std::uint32_t, 3> grid(std::int64_t count, std::uint32_t local) {
+    check_indexable(count);
     const std::int64_t blocks = std::max<std::int64_t>(1, (count + local - 1) / local);
     const std::int64_t x = std::min<std::int64_t>(blocks, 65535);
     const std::int64_t y = (blocks + x - 1) / x;
-    expect(y <= 65535, "tensor of ", count, " elements is too large for one dispatch");
+    if (y > 65535)
+        throw unsupported(cat("tensor of ", count, " elements is too large for one dispatch"));
     return {static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), 1u};
 }
 
@@ -140,8 +149,9 @@ struct dispatch {
         raw.push_bytes = sizeof(Push);
         std::memcpy(raw.push, &push, sizeof(Push));
         for (int i = 0; i < 3; ++i) {
-            expect(groups[i] >= 1 && groups[i] <= 65535, k.name, ": workgroup count ", groups[i],
-                   " outside 1..65535");
+            if (groups[i] < 1 || groups[i] > 65535)  // the minimum limit every device has
+                throw unsupported(
+                    cat(k.name, ": workgroup count ", groups[i], " outside 1..65535"));
             raw.groups[i] = groups[i];
         }
     }
