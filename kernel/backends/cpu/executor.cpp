@@ -55,6 +55,10 @@ void host_log(void*, int level, const char* message) {
     if (level >= 2) std::fprintf(stderr, "warning: %s\n", message);
 }
 
+// TSan: node bodies live in oneTBB's memory, where the code reading them cannot find a per-run
+// address before it has read them; one fixed address orders graph construction before them.
+int graph_built = 0;
+
 const cnnkit_host services{sizeof(cnnkit_host), nullptr, &host_parallel_for, &host_sgemm,
                            &host_log};
 
@@ -169,24 +173,29 @@ std::vector<host_tensor> cpu_executor::run(const std::vector<const host_tensor*>
             timing({n, t0, std::chrono::steady_clock::now(),
                     oneapi::tbb::this_task_arena::current_thread_index()});
     };
-    tsan::release(&done);
-    impl_->arena.execute([&] {
-        tsan::acquire(&done);
+    auto body = [&] {
         using namespace oneapi::tbb::flow;
         oneapi::tbb::flow::graph fg;
         std::vector<std::unique_ptr<continue_node<continue_msg>>> nodes;
         nodes.reserve(g_.nodes.size());
         for (std::size_t n = 0; n < g_.nodes.size(); ++n)
             nodes.push_back(std::make_unique<continue_node<continue_msg>>(
-                fg, [&, n](const continue_msg&) { run_node(static_cast<int>(n)); }));
+                fg, [&, n](const continue_msg&) {
+                    tsan::acquire(&graph_built);  // before reading this closure's captures
+                    run_node(static_cast<int>(n));
+                }));
         for (std::size_t n = 0; n < g_.nodes.size(); ++n)
             for (int s : impl_->successors[n]) make_edge(*nodes[n], *nodes[s]);
+        tsan::release(&graph_built);
         for (int r : impl_->roots) nodes[r]->try_put(continue_msg());
         fg.wait_for_all();
         for (const char& d : done) tsan::acquire(&d);
-        tsan::release(&done);
-    });
-    tsan::acquire(&done);
+    };
+    tsan::release(&done);
+    const tsan::handoff<decltype(body)> job{body};
+    tsan::release(&job);
+    impl_->arena.execute(job);
+    tsan::acquire(&job);
     if (failed) {
         release(std::move(ctx));
         throw error(failure);
