@@ -30,4 +30,17 @@ inline void acquire([[maybe_unused]] const void* sync) {
 #endif
 }
 
+// Wraps a callable that oneTBB may run on another thread (task_arena::execute delegates it when
+// the arena is full): the caller releases the wrapper's address before handing it over, and the
+// runner acquires it through `this`, before it reads anything the caller wrote.
+template <class F>
+struct handoff {
+    F& f;
+    void operator()() const {
+        acquire(this);
+        f();
+        release(this);
+    }
+};
+
 }  // namespace cnnkit::kernel::tsan

@@ -66,6 +66,14 @@ void host_log(void*, int level, const char* message) {
     if (level >= 2) std::fprintf(stderr, "warning: %s\n", message);
 }
 
+// TSan: node bodies live in oneTBB's memory, where the code reading them cannot find a per-run
+// address before it has read them; one fixed address orders graph construction before them.
+int graph_built = 0;
+
+// TSan: node bodies live in oneTBB's memory, where the code reading them cannot find a per-run
+// address before it has read them; one fixed address orders graph construction before them.
+int graph_built = 0;
+
 const cnnkit_host services{sizeof(cnnkit_host), nullptr, &host_parallel_for, &host_sgemm,
                            &host_log};
 
@@ -158,16 +166,24 @@ std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
     }
     c->first.push_back(c->views.size());
     c->done.resize(g_.nodes.size());
-    impl_->arena.execute([&] {
+    auto build = [&] {
         using namespace oneapi::tbb::flow;
         c->flow = std::make_unique<oneapi::tbb::flow::graph>();
         context* raw = c.get();
         for (std::size_t n = 0; n < g_.nodes.size(); ++n)
             c->nodes.push_back(std::make_unique<continue_node<continue_msg>>(
-                *c->flow, [this, raw, n](const continue_msg&) { run_node(*raw, static_cast<int>(n)); }));
+                *c->flow, [this, raw, n](const continue_msg&) {
+                    tsan::acquire(&graph_built);  // before reading this closure's captures
+                    run_node(*raw, static_cast<int>(n));
+                }));
         for (std::size_t n = 0; n < g_.nodes.size(); ++n)
             for (int s : impl_->successors[n]) make_edge(*c->nodes[n], *c->nodes[s]);
-    });
+        tsan::release(&graph_built);
+    };
+    const tsan::handoff<decltype(build)> job{build};
+    tsan::release(&job);
+    impl_->arena.execute(job);
+    tsan::acquire(&job);
     return c;
 }
 
@@ -233,14 +249,18 @@ void cpu_executor::run(std::span<const host_tensor* const> inputs,
     run_state st;
     st.timing = &timing;
     ctx->state = &st;
-    tsan::release(&ctx->start);
-    impl_->arena.execute([&] {
+    auto body = [&] {
         tsan::acquire(&ctx->start);
         for (int r : impl_->roots) ctx->nodes[r]->try_put(oneapi::tbb::flow::continue_msg());
         ctx->flow->wait_for_all();
         for (const char& d : ctx->done) tsan::acquire(&d);
         tsan::release(&ctx->start);
-    });
+    };
+    tsan::release(&ctx->start);
+    const tsan::handoff<decltype(body)> job{body};
+    tsan::release(&job);
+    impl_->arena.execute(job);
+    tsan::acquire(&job);
     tsan::acquire(&ctx->start);
     ctx->state = nullptr;
     if (!st.failed)
