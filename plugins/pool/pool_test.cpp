@@ -198,3 +198,14 @@ TEST_CASE("pool: indices hold the ONNX flat NCHW argmax with dilation and pads",
     p.indices = true;
     check_against_reference(x, p);
 }
+
+TEST_CASE("pool: max rows wider than the separable path's buffer match the reference",
+          "[pool][cpu]") {
+    pool_case p;
+    p.kh = 3, p.kw = 3, p.sh = 2, p.sw = 2, p.dh = 1, p.dw = 2;
+    p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
+    for (const int w : {4096, 4100}) {  // at the 4096-float stack row, and past it
+        INFO("width " << w);
+        check_against_reference(testing::random_tensor({1, 2, 5, w}, 77), p);
+    }
+}
