@@ -1,7 +1,5 @@
 // worker.cpp: the cnnkit side of bench/compare: loads a network once, then times one inference
 // per "run" line read from stdin (so the driver can interleave engines), or measures FMA peak.
-#include "network.hpp"
-
 #include <immintrin.h>
 
 #include <algorithm>
@@ -10,6 +8,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "network.hpp"
 
 using namespace cnnkit;
 using namespace cnnkit::kernel;
@@ -76,11 +76,16 @@ int main(int argc, char** argv) try {
     std::string input;
     bool layers = false;
     for (std::size_t i = 1; i < a.size(); ++i) {
-        if (a[i] == "--threads" && i + 1 < a.size()) opt.threads = std::stoi(a[++i]);
-        else if (a[i] == "--input" && i + 1 < a.size()) input = a[++i];
-        else if (a[i] == "--weights" && i + 1 < a.size()) opt.weights = a[++i], opt.random_seed.reset();
-        else if (a[i] == "--layers") layers = true;
-        else return usage();
+        if (a[i] == "--threads" && i + 1 < a.size())
+            opt.threads = std::stoi(a[++i]);
+        else if (a[i] == "--input" && i + 1 < a.size())
+            input = a[++i];
+        else if (a[i] == "--weights" && i + 1 < a.size())
+            opt.weights = a[++i], opt.random_seed.reset();
+        else if (a[i] == "--layers")
+            layers = true;
+        else
+            return usage();
     }
     if (input.empty()) return usage();
     registry reg;
@@ -120,7 +125,8 @@ int main(int argc, char** argv) try {
         const auto t0 = std::chrono::steady_clock::now();
         net->run(in, out_ptrs, sink);
         const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         ++runs;
         std::cout << ms << std::endl;
     }

@@ -1,12 +1,11 @@
 // alloc_test.cpp: a warm inference performs no heap allocation. This binary's global operator
 // new counts every allocation (plugins resolve operator new to it as well).
-#include "testing.hpp"
-
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <new>
+
+#include "testing.hpp"
 
 namespace {
 std::atomic<long> allocations{0};
@@ -15,21 +14,32 @@ volatile bool armed = false;
 void* counted(std::size_t n, std::size_t align) {
     allocations.fetch_add(1, std::memory_order_relaxed);
     n = n ? n : 1;
-    void* p = align <= alignof(std::max_align_t) ? std::malloc(n)
-                                                 : std::aligned_alloc(align, (n + align - 1) / align * align);
+    void* p = align <= alignof(std::max_align_t)
+                  ? std::malloc(n)
+                  : std::aligned_alloc(align, (n + align - 1) / align * align);
     if (!p) throw std::bad_alloc();
     return p;
 }
 }  // namespace
 
-void* operator new(std::size_t n) { return counted(n, 0); }
+void* operator new(std::size_t n) {
+    return counted(n, 0);
+}
 void* operator new(std::size_t n, std::align_val_t a) {
     return counted(n, static_cast<std::size_t>(a));
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
 
 using namespace cnnkit;
 using namespace cnnkit::kernel;

@@ -1,8 +1,8 @@
 // fuse_test.cpp: load-time fusion (conv + batch_norm / add / activation) against the unfused
 // graph of the same model and weights, and the cases that must stay unfused.
-#include "testing.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "testing.hpp"
 
 using namespace cnnkit;
 using namespace cnnkit::kernel;

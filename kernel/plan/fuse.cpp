@@ -10,7 +10,9 @@
 namespace cnnkit::kernel {
 namespace {
 
-bool is(const node& n, const char* type) { return std::strcmp(n.type->api->type, type) == 0; }
+bool is(const node& n, const char* type) {
+    return std::strcmp(n.type->api->type, type) == 0;
+}
 
 // Index of the param named `name` in the layer's schema, or -1.
 int param_index(const node& n, const char* name) {
@@ -133,7 +135,8 @@ bool fuser::fold_batch_norm(int c, int bn) {
     std::vector<float> wt(w_.data[wid], w_.data[wid] + oc * per), bias(oc);
     for (std::int64_t o = 0; o < oc; ++o) {
         const double s = gamma[o] / std::sqrt(double(var[o]) + eps);
-        for (std::int64_t i = 0; i < per; ++i) wt[o * per + i] = static_cast<float>(wt[o * per + i] * s);
+        for (std::int64_t i = 0; i < per; ++i)
+            wt[o * per + i] = static_cast<float>(wt[o * per + i] * s);
         const double b = had_bias ? w_.data[conv.weights[1]][o] : 0.0;
         bias[o] = static_cast<float>((b - mean[o]) * s + beta[o]);
     }
@@ -222,6 +225,8 @@ void fuser::compact() {
 
 }  // namespace
 
-fuse_report fuse_graph(graph& g, weight_store& w) { return fuser(g, w).run(); }
+fuse_report fuse_graph(graph& g, weight_store& w) {
+    return fuser(g, w).run();
+}
 
 }  // namespace cnnkit::kernel

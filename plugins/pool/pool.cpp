@@ -4,6 +4,7 @@
 
 #include <cnnkit/layer.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -115,10 +116,36 @@ struct pool_layer {
 };
 
 // One output row of one plane: every mode, optional argmax.
+// Max without indices, separably: the column maxima over the window's rows (contiguous, so
+// vectorized), then each output's maximum over its taps of that row. Same comparisons as below:
+// a NaN is never taken. False when the input row does not fit the stack buffer.
+bool max_row_separable(const geometry& g, const window& wy, const window* wx, const float* plane,
+                       std::int64_t ys, float* y) {
+    const axis &ah = g.ax[0], &aw = g.ax[1];
+    constexpr std::int64_t cap = 4096;
+    if (aw.in > cap) return false;
+    float col[cap];
+    std::fill(col, col + aw.in, -std::numeric_limits<float>::infinity());
+    for (std::int64_t ky = wy.j0; ky < wy.j1; ++ky) {
+        const float* row = plane + (ys + ky * ah.d) * aw.in;
+        for (std::int64_t i = 0; i < aw.in; ++i) col[i] = row[i] > col[i] ? row[i] : col[i];
+    }
+    for (std::int64_t ox = 0; ox < aw.out; ++ox) {
+        const window& w = wx[ox];
+        const float* at = col + ox * aw.s - aw.pb;
+        float best = -std::numeric_limits<float>::infinity();
+        for (std::int64_t kx = w.j0; kx < w.j1; ++kx)
+            best = at[kx * aw.d] > best ? at[kx * aw.d] : best;
+        y[ox] = best;
+    }
+    return true;
+}
+
 void pool_row(const params& p, const geometry& g, const window& wy, const window* wx,
               const float* plane, std::int64_t plane_base, std::int64_t ys, float* y,
               std::int64_t* idx) {
     const axis &ah = g.ax[0], &aw = g.ax[1];
+    if (p.mode == pool_mode::max && !idx && max_row_separable(g, wy, wx, plane, ys, y)) return;
     for (std::int64_t ox = 0; ox < aw.out; ++ox) {
         const window& w = wx[ox];
         const std::int64_t xs = ox * aw.s - aw.pb;

@@ -210,3 +210,14 @@ TEST_CASE("pool: column_major indices count h + w * H, as ONNX storage_order 1",
     const auto* z = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
     CHECK(std::vector<std::int64_t>(z, z + 4) == std::vector<std::int64_t>{6, 16, 8, 18});
 }
+
+TEST_CASE("pool: max rows wider than the separable path's buffer match the reference",
+          "[pool][cpu]") {
+    pool_case p;
+    p.kh = 3, p.kw = 3, p.sh = 2, p.sw = 2, p.dh = 1, p.dw = 2;
+    p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
+    for (const int w : {4096, 4100}) {  // at the 4096-float stack row, and past it
+        INFO("width " << w);
+        check_against_reference(testing::random_tensor({1, 2, 5, w}, 77), p);
+    }
+}

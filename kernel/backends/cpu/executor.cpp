@@ -49,12 +49,11 @@ void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int6
     if (m == 1 && n > 1) {  // a row times a matrix: GEMV streams the matrix once
         if (tb)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n), static_cast<int>(k),
-                        alpha, b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta,
-                        c, 1);
+                        alpha, b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta, c,
+                        1);
         else
-            cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(k), static_cast<int>(n),
-                        alpha, b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta,
-                        c, 1);
+            cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(k), static_cast<int>(n), alpha,
+                        b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta, c, 1);
         return;
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -90,7 +89,9 @@ struct aligned_buffer {
 
 }  // namespace
 
-const cnnkit_host& cpu_host_services() { return services; }
+const cnnkit_host& cpu_host_services() {
+    return services;
+}
 
 struct cpu_executor::impl {
     oneapi::tbb::task_arena arena;
@@ -158,7 +159,8 @@ std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
     auto* base = static_cast<unsigned char*>(c->memory.data);
     for (const node& nd : g_.nodes) {
         c->first.push_back(c->views.size());
-        for (int t : nd.inputs) c->views.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
+        for (int t : nd.inputs)
+            c->views.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
         for (int t : nd.outputs)
             c->views.push_back({g_.tensors[t].shape.raw, base + p_.tensors[t].offset});
         for (int id : nd.weights)
@@ -209,14 +211,14 @@ void cpu_executor::run_node(context& ctx, int n) const {
     const auto n_w = static_cast<std::uint32_t>(nd.weights.size());
     auto* base = static_cast<unsigned char*>(ctx.memory.data);
     cnnkit_diag d{};
-    const cnnkit_status s = nd.type->api->run_cpu(
-        nd.self.get(), &services, v, n_in, v + n_in + n_out, n_w, v + n_in, n_out,
-        nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
+    const cnnkit_status s =
+        nd.type->api->run_cpu(nd.self.get(), &services, v, n_in, v + n_in + n_out, n_w, v + n_in,
+                              n_out, nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
     if (s != CNNKIT_STATUS_OK) {
         std::lock_guard lock(st.failure_mutex);
         if (!st.failed.exchange(true))
-            st.failure = cat("node '", nd.name, "' (", nd.type->api->type, "): ",
-                             d.text[0] ? d.text : "run failed");
+            st.failure = cat("node '", nd.name, "' (", nd.type->api->type,
+                             "): ", d.text[0] ? d.text : "run failed");
     }
     if (*st.timing)
         (*st.timing)({n, t0, std::chrono::steady_clock::now(),
