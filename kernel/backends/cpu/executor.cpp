@@ -69,10 +69,6 @@ void host_log(void*, int level, const char* message) {
 // address before it has read them; one fixed address orders graph construction before them.
 int graph_built = 0;
 
-// TSan: node bodies live in oneTBB's memory, where the code reading them cannot find a per-run
-// address before it has read them; one fixed address orders graph construction before them.
-int graph_built = 0;
-
 const cnnkit_host services{sizeof(cnnkit_host), nullptr, &host_parallel_for, &host_sgemm,
                            &host_log};
 
