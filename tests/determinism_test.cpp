@@ -1,14 +1,13 @@
 // determinism_test.cpp: one loaded network serves many threads with results bit-identical to a
 // single-threaded run; repeated runs and different --threads give identical bits.
-#include "testing.hpp"
-
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
+
+#include "testing.hpp"
 
 using namespace cnnkit;
 using namespace cnnkit::kernel;
@@ -18,7 +17,8 @@ namespace {
 const char* branchy = R"(
 inputs: {x: [2, 8, 12, 12]}
 nodes:
-  - {name: inc, type: inception, c1x1: 4, c3x3_reduce: 4, c3x3: 6, c5x5_reduce: 2, c5x5: 4, pool_proj: 2}
+  - {name: inc, type: inception, c1x1: 4, c3x3_reduce: 4, c3x3: 6, c5x5_reduce: 2, c5x5: 4,
+     pool_proj: 2}
   - {name: res, type: residual, channels: 16, stride: 2}
   - {name: pool, type: pool, mode: avg, global: true}
   - {name: fc, type: fc, out_features: 10}
@@ -38,8 +38,10 @@ std::string lenet5() {
 }
 }  // namespace
 
-TEST_CASE("determinism: LeNet-5 shared by 8 threads x 100 inferences matches a 1-thread run "
-          "bit for bit", "[determinism][cpu]") {
+TEST_CASE(
+    "determinism: LeNet-5 shared by 8 threads x 100 inferences matches a 1-thread run "
+    "bit for bit",
+    "[determinism][cpu]") {
     const auto single = load_net(lenet5(), 1);
     const auto shared = load_net(lenet5(), 2);
     std::vector<host_tensor> x, want;

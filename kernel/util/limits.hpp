@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cnnkit/tensor.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -10,12 +9,12 @@
 
 namespace cnnkit::kernel::limits {
 
-inline constexpr std::int64_t max_dim = std::int64_t{1} << 31;            // one extent
+inline constexpr std::int64_t max_dim = std::int64_t{1} << 31;           // one extent
 inline constexpr std::int64_t max_tensor_bytes = std::int64_t{4} << 30;  // 4 GiB per tensor
-inline constexpr std::size_t max_nodes = 100000;                // primitive nodes after expansion
-inline constexpr int max_yaml_depth = 64;                       // nesting of YAML collections
-inline constexpr std::size_t max_yaml_nodes = 1000000;          // YAML nodes, aliases counted
-inline constexpr std::int64_t max_yaml_bytes = 16 << 20;        // a network file
+inline constexpr std::size_t max_nodes = 100000;          // primitive nodes after expansion
+inline constexpr int max_yaml_depth = 64;                 // nesting of YAML collections
+inline constexpr std::size_t max_yaml_nodes = 1000000;    // YAML nodes, aliases counted
+inline constexpr std::int64_t max_yaml_bytes = 16 << 20;  // a network file
 inline constexpr std::uint64_t max_safetensors_header = 100 << 20;  // JSON header bytes
 inline constexpr std::size_t max_npy_header = 64 << 10;             // .npy header bytes
 

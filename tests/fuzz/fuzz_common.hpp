@@ -1,11 +1,11 @@
 // fuzz_common.hpp: shared by the libFuzzer targets: the in-tree plugins, loaded once.
 #pragma once
 
-#include "plugins/registry.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+
+#include "plugins/registry.hpp"
 
 namespace cnnkit::fuzz {
 

@@ -1,7 +1,7 @@
 // fuzz_npy.cpp: libFuzzer target: the .npy reader.
-#include "io/npy.hpp"
-
 #include <exception>
+
+#include "io/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {

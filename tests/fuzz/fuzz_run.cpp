@@ -1,10 +1,10 @@
 // fuzz_run.cpp: libFuzzer target: load a YAML network with random weights and run it once on a
 // fixed input. Networks over a small budget are skipped so that each run stays fast.
-#include "fuzz_common.hpp"
-#include "network.hpp"
-
 #include <exception>
 #include <string>
+
+#include "fuzz_common.hpp"
+#include "network.hpp"
 
 using namespace cnnkit::kernel;
 

@@ -1,9 +1,9 @@
 // fuzz_yaml.cpp: libFuzzer target: the YAML network loader (parse, blocks, params, shapes).
-#include "fuzz_common.hpp"
-#include "graph/yaml_loader.hpp"
-
 #include <exception>
 #include <string>
+
+#include "fuzz_common.hpp"
+#include "graph/yaml_loader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
