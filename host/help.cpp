@@ -25,7 +25,11 @@ const std::map<std::string, std::string> texts = {
                  "  --image FILE           an image for the input named in preprocess:\n"
                  "  --labels FILE          class names, one a line (default: labels: of the YAML)\n"
                  "  --top K                how many classes to print (default 5)\n"
-                 "  --watch [--watch-max N]  re-run whenever the files or plugins change\n") +
+                 "  --watch [--watch-max N]  re-run whenever the files or plugins change\n"
+                 "  --backend cpu|vulkan|auto  where nodes run (default cpu; auto: Vulkan when\n"
+                 "                         there is a device, else the CPU with one warning)\n"
+                 "  --device N             the Vulkan device (cnnkit devices lists them)\n"
+                 "  --explain              print where each node runs and why, and every transfer\n") +
          common +
          "example:\n  cnnkit run configs/lenet5.yaml --random-weights 1 --image digit.png "
          "--top 3\n"},
@@ -75,6 +79,20 @@ const std::map<std::string, std::string> texts = {
      "Prints a JSON Schema (draft-07) of the YAML network format, from the reflected params\n"
      "of every loaded plugin, for editors (yaml-language-server) and validators.\n"
      "example:\n  cnnkit schema > cnnkit.schema.json\n"},
+    {"import",
+     "usage: cnnkit import MODEL.onnx -o NET.yaml --weights NET.safetensors [--batch B]\n"
+     "Converts an ONNX model into a readable YAML network and its weights; an unsupported op\n"
+     "or attribute is an error naming the node. (cnnkit run/check MODEL.onnx import on the fly.)\n"
+     "  -o, --output NET.yaml  the network\n"
+     "  --weights FILE         the weights (.safetensors)\n"
+     "  --batch B              override dimension 0 of every input\n"
+     "  --plugins DIR          also load the plugins in DIR\n"
+     "example:\n  cnnkit import resnet50.onnx -o resnet50.yaml --weights resnet50.safetensors\n"},
+    {"devices",
+     "usage: cnnkit devices\n"
+     "Lists the Vulkan devices, numbered as run's device option counts them (a discrete GPU is\n"
+     "preferred by default).\n"
+     "example:\n  cnnkit devices\n"},
     {"new-plugin",
      "usage: cnnkit new-plugin NAME [--dir DIR]\n"
      "Creates an out-of-tree plugin folder (default ./NAME): CMakeLists.txt using\n"

@@ -6,13 +6,14 @@ import subprocess
 from common import BUILD, SOURCE, CNNKIT, cnnkit, check, temp_dir, write
 
 d = temp_dir("help")
-commands = ["run", "check", "layers", "bench", "profile", "graph", "schema", "new-plugin"]
+commands = ["run", "check", "layers", "bench", "profile", "graph", "schema", "new-plugin", "import",
+            "devices"]
 top = cnnkit("--help")
 for c in commands:
     check(re.search(rf"^  {c}\b", top, re.M), f"{c} missing from cnnkit --help")
     text = cnnkit(c, "--help")
     check(text.startswith(f"usage: cnnkit {c}"), text)
-    m = re.search(rf"\nexample:\n  (cnnkit {c} .*)\n$", text)
+    m = re.search(rf"\nexample:\n  (cnnkit {c}(?: .*)?)\n$", text)
     check(m, f"{c}: no example\n{text}")
     for opt in sorted(set(re.findall(r"(--[a-z][a-z-]*)", text)) - {"--help"}):
         args = [c, opt, "1"] + (["--watch-max", "1"] if opt == "--watch" else [])
