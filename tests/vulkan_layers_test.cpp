@@ -74,6 +74,7 @@ TEST_CASE("vulkan: pool max/avg/l2, pads, dilation, ceil mode, global, indices m
                          {x});
     check_backends_agree("pool", "{mode: avg, global: true}", {x});
     check_backends_agree("pool", "{mode: max, global: true, indices: true}", {x});
+    check_backends_agree("pool", "{kernel: 2, stride: 2, indices: true, column_major: true}", {x});
 }
 
 TEST_CASE("vulkan: softmax and log_softmax on any axis match the CPU", "[softmax][vulkan]") {
@@ -129,6 +130,9 @@ TEST_CASE("vulkan: pad (constant, reflect, edge) and upsample (nearest, bilinear
     check_backends_agree("upsample", "{}", {x});
     check_backends_agree("upsample", "{mode: bilinear, coordinate: half_pixel}", {x});
     check_backends_agree("upsample", "{mode: bilinear, size: [11, 5], coordinate: align_corners}",
+                         {x});
+    // A scale that gives a fractional extent: ONNX divides by in * scale - 1, not out - 1.
+    check_backends_agree("upsample", "{mode: bilinear, scale: [0.6, 1.7], coordinate: align_corners}",
                          {x});
     check_backends_agree("upsample",
                          "{mode: bilinear, scale: [3, 2.5], "

@@ -5,6 +5,7 @@ layout(local_size_x = 256) in;
 layout(constant_id = 0) const int MODE = 0;  // max, avg, l2
 layout(constant_id = 1) const bool INCLUDE_PAD = false;
 layout(constant_id = 2) const bool INDICES = false;
+layout(constant_id = 3) const bool COLUMN_MAJOR = false;  // indices count h + w * H (ONNX storage_order 1)
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
 layout(std430, binding = 2) writeonly buffer I { uint idx[]; };
@@ -39,7 +40,8 @@ void main() {
         if (xs + kx * p.dw < p.w + p.pr) ++padded_x;
     if (MODE == 0) {
         y[o] = best;
-        if (INDICES) { idx[2 * o] = uint(base + at); idx[2 * o + 1] = 0u; }
+        const int rel = COLUMN_MAJOR && at >= 0 ? (at / p.w) + (at % p.w) * p.h : at;
+        if (INDICES) { idx[2 * o] = uint(base + rel); idx[2 * o + 1] = 0u; }
     } else if (MODE == 2) {
         y[o] = sqrt(acc);
     } else {

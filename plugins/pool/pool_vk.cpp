@@ -38,7 +38,8 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
                           {gpu::in(0), gpu::out(0), gpu::out(p.indices ? 1 : 0)}, pc,
                           gpu::grid(out.numel(), 256),
                           {static_cast<std::uint32_t>(p.mode),
-                           p.count_include_pad && !p.global ? 1u : 0u, p.indices ? 1u : 0u})};
+                           p.count_include_pad && !p.global ? 1u : 0u, p.indices ? 1u : 0u,
+                           p.column_major ? 1u : 0u})};
 }
 
 }  // namespace cnnkit::plugins::pool

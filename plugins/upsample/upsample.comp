@@ -13,7 +13,8 @@ float source(int o, int n, int on, float scale) {
     const float f = float(o);
     if (COORD == 1) return (f + 0.5) / scale - 0.5;
     if (COORD == 2) return on > 1 ? (f + 0.5) / scale - 0.5 : 0.0;
-    if (COORD == 3) return on == 1 ? 0.0 : f * float(n - 1) / float(on - 1);
+    // ONNX divides by n * scale - 1 (not on - 1): they differ when a scale gives a fractional size.
+    if (COORD == 3) return on == 1 ? 0.0 : f * float(n - 1) / (float(n) * scale - 1.0);
     return f / scale;
 }
 

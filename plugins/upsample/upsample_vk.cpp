@@ -8,6 +8,7 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
     namespace gpu = sdk::gpu;
     const sdk::shape &in = c.in[0], &out = c.out[0];
     gpu::check_indexable(in.numel());
+    if (p.mode == mode_kind::bicubic) throw gpu::unsupported("bicubic has no Vulkan kernel yet");
     struct push {
         std::int32_t h, w, oh, ow, total;
         float scale_h, scale_w;

@@ -7,7 +7,7 @@ first into an initializer (cnnkit's layers take weights, shapes, pads and scales
 and cnnkit networks have float32 inputs only), runs the model and compares every output with
 rtol 1e-3 / atol 1e-5. Prints `N passed, M failed` and the failures; exits 1 on any failure that
 is not in OUT_OF_SCOPE, or on an out-of-scope case that passes (so the list stays honest).
-usage: node_tests.py CNNKIT WORKDIR
+usage: node_tests.py CNNKIT WORKDIR [CNNKIT RUN OPTIONS...]  (e.g. --backend vulkan)
 """
 import os
 import subprocess
@@ -102,7 +102,7 @@ def read_pbs(folder, prefix):
     return out
 
 
-def run_case(cnnkit, case_dir, work):
+def run_case(cnnkit, case_dir, work, extra):
     model = onnx.load(os.path.join(case_dir, "model.onnx"))
     data = os.path.join(case_dir, "test_data_set_0")
     inputs, refs = read_pbs(data, "input_"), read_pbs(data, "output_")
@@ -110,7 +110,7 @@ def run_case(cnnkit, case_dir, work):
     os.makedirs(work, exist_ok=True)
     path = os.path.join(work, "model.onnx")
     onnx.save(model, path)
-    cmd = [cnnkit, "run", path, "--output-dir", os.path.join(work, "out"), "--threads", "1"]
+    cmd = [cnnkit, "run", path, "--output-dir", os.path.join(work, "out"), "--threads", "1"] + extra
     if model.graph.input:
         np.save(os.path.join(work, "x.npy"), inputs[0])
         cmd += ["--input", "%s=%s" % (model.graph.input[0].name, os.path.join(work, "x.npy"))]
@@ -132,14 +132,14 @@ def run_case(cnnkit, case_dir, work):
 
 
 def main():
-    cnnkit, workdir = sys.argv[1], sys.argv[2]
+    cnnkit, workdir, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
     node_dir = generate(workdir)
     passed, failed, unexpected = [], [], []
     for name in sorted(os.listdir(node_dir)):
         model = onnx.load(os.path.join(node_dir, name, "model.onnx"))
         if selected(model) is not None:
             continue
-        err = run_case(cnnkit, os.path.join(node_dir, name), os.path.join(workdir, "run", name))
+        err = run_case(cnnkit, os.path.join(node_dir, name), os.path.join(workdir, "run", name), extra)
         if err is None:
             passed.append(name)
             if name in OUT_OF_SCOPE:
@@ -148,7 +148,7 @@ def main():
             failed.append((name, err))
             if name not in OUT_OF_SCOPE:
                 unexpected.append("%s: %s" % (name, err))
-    print("%d passed, %d failed" % (len(passed), len(failed)))
+    print("%d passed, %d failed%s" % (len(passed), len(failed), " (" + " ".join(extra) + ")" if extra else ""))
     for name, err in failed:
         why = OUT_OF_SCOPE.get(name)
         print("  failed: %s: %s" % (name, ("out of scope: " + why) if why else err))
