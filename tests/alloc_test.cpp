@@ -40,6 +40,34 @@ void operator delete(void* p, std::align_val_t) noexcept {
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
     std::free(p);
 }
+// The rest of the replaceable set, so that nothing allocated here is freed by a sanitizer's own
+// operator delete (ASan reports that as alloc-dealloc-mismatch) and array new is counted too.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try { return counted(n, 0); } catch (...) { return nullptr; }
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    try { return counted(n, static_cast<std::size_t>(a)); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n) {
+    return counted(n, 0);
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+    return counted(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    try { return counted(n, 0); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    try { return counted(n, static_cast<std::size_t>(a)); } catch (...) { return nullptr; }
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace cnnkit;
 using namespace cnnkit::kernel;
