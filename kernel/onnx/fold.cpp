@@ -115,8 +115,10 @@ constant fold(context& c, const std::string& op) {
     auto in = [&](int i) -> const constant& { return c.need_const(i, cat("input ", i)); };
     if (op == "Shape") {
         ints dims = c.const_in(0) ? c.const_in(0)->dims : ints{};
-        if (!c.const_in(0))
-            for (auto d : c.shape_in(0).dims()) dims.push_back(d);
+        if (!c.const_in(0)) {
+            const auto shape = c.shape_in(0);  // dims() views it: keep it alive for the loop
+            for (auto d : shape.dims()) dims.push_back(d);
+        }
         const auto r = static_cast<std::int64_t>(dims.size());
         auto edge = [r](std::int64_t v) {
             return std::clamp<std::int64_t>(v < 0 ? v + r : v, 0, r);
