@@ -9,12 +9,6 @@
 #include <cmath>
 
 namespace cnnkit::plugins::conv {
-namespace {
-
-struct geometry {
-    std::int64_t n, c, h, w, oc, oh, ow;
-    std::int64_t pad_t, pad_l;
-};
 
 // Resolves auto_pad into explicit top/left pads and computes the output extent.
 geometry geometry_of(const params& p, const sdk::shape& in) {
@@ -49,6 +43,8 @@ geometry geometry_of(const params& p, const sdk::shape& in) {
     }
     return g;
 }
+
+namespace {
 
 float activate(act_fn f, float x) {
     switch (f) {

@@ -24,6 +24,13 @@ struct params {
     bool residual = false;  // a 2nd input of the output's shape is added before the activation
 };
 
+// The extents of a conv: auto_pad resolved into the leading pads (conv.cpp; also conv_vk.cpp).
+struct geometry {
+    std::int64_t n, c, h, w, oc, oh, ow;
+    std::int64_t pad_t, pad_l;
+};
+geometry geometry_of(const params& p, const sdk::shape& in);
+
 // Vulkan kernels (conv_vk.cpp).
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);
 

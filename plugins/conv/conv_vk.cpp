@@ -1,8 +1,8 @@
 // conv_vk.cpp: the Vulkan kernel of conv: conv.comp (implicit GEMM, tiled, register-blocked).
-#include <algorithm>
-
 #include "conv.hpp"
 #include "conv_spv.h"
+
+#include <algorithm>
 
 namespace cnnkit::plugins::conv {
 
@@ -11,16 +11,7 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
     const sdk::shape &in = c.in[0], &out = c.out[0];
     gpu::check_indexable(std::max(
         {in.numel(), out.numel(), out.c() * in.c() / p.groups * p.kernel[0] * p.kernel[1]}));
-    // The leading pad on axis d (auto_pad resolved the way the shape rule resolves it).
-    auto lead = [&](int d) -> std::int32_t {
-        if (p.auto_pad == auto_pad_mode::explicit_pads) return p.pad[d];
-        if (p.auto_pad == auto_pad_mode::valid) return 0;
-        const std::int64_t x = in[2 + d], o = out[2 + d];
-        const std::int64_t k = std::int64_t{p.dilation[d]} * (p.kernel[d] - 1) + 1;
-        const std::int64_t total = std::max<std::int64_t>(0, (o - 1) * p.stride[d] + k - x);
-        return static_cast<std::int32_t>(
-            p.auto_pad == auto_pad_mode::same_upper ? total / 2 : total - total / 2);
-    };
+    const geometry g = geometry_of(p, in);
     struct push {
         std::int32_t cg, h, w, oh, ow, ocg, groups, pad_t, pad_l;
     };
@@ -31,8 +22,8 @@ std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c)
                   static_cast<std::int32_t>(out.w()),
                   p.out_channels / p.groups,
                   p.groups,
-                  lead(0),
-                  lead(1)};
+                  static_cast<std::int32_t>(g.pad_t),
+                  static_cast<std::int32_t>(g.pad_l)};
     const std::array<std::uint32_t, 3> groups{gpu::div_up(out.h() * out.w(), 64),
                                               gpu::div_up(pc.ocg, 64),
                                               static_cast<std::uint32_t>(in.n() * p.groups)};
