@@ -152,9 +152,15 @@ struct conv_layer {
         const bool direct = p.kernel[0] == 1 && p.kernel[1] == 1 && p.stride[0] == 1 &&
                             p.stride[1] == 1 && g.pad_t == 0 && g.pad_l == 0 && g.oh == g.h &&
                             g.ow == g.w;
-        // Column tiles: the im2col tile (kk x tile floats) stays within about 1 MiB of cache.
-        const std::int64_t tile =
-            direct ? 1024 : std::clamp<std::int64_t>((262144 / kk) / 32 * 32, 32, 2048);
+        // Column tiles: the im2col tile (kk x tile floats) stays within about 1 MiB of cache, but
+        // at least 64 columns wide so each weight row read feeds two 32-column GEMM panels;
+        // tiles of equal width in whole 32-column panels (no sliver tile). Only the shape
+        // decides the tiling, so every output's reduction order is the same at any thread count.
+        const std::int64_t max_tile =
+            direct ? 1024 : std::clamp<std::int64_t>(262144 / kk, 64, 2048);
+        const std::int64_t even = (cols + (cols + max_tile - 1) / max_tile - 1) /
+                                  ((cols + max_tile - 1) / max_tile);
+        const std::int64_t tile = std::min(cols, (even + 31) / 32 * 32);
         const std::int64_t tiles = (cols + tile - 1) / tile;
         // Few column tiles (deep layers): split the output channels too, so threads have work.
         const std::int64_t spatial_jobs = g.n * p.groups * tiles;

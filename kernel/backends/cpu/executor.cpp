@@ -1,6 +1,8 @@
 // executor.cpp: the CPU backend: an arena per in-flight inference, a flow graph over the plan.
 #include "backends/cpu/executor.hpp"
 
+#include "backends/cpu/gemm.hpp"
+
 #include "util/tsan.hpp"
 
 #include <cblas.h>
@@ -56,6 +58,14 @@ void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int6
                         b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta, c, 1);
         return;
     }
+    // Own micro-kernels where they beat OpenBLAS (bench/gemm_bench.cpp): neither operand
+    // transposed, at least a few rows. CNNKIT_GEMM=openblas forces OpenBLAS (for comparisons).
+    static const gemm::isa own = [] {
+        const char* e = std::getenv("CNNKIT_GEMM");
+        return e && std::strcmp(e, "openblas") == 0 ? gemm::isa::none : gemm::detected();
+    }();
+    if (!ta && !tb && m >= 4 && gemm::sgemm_nn(own, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
                 static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
