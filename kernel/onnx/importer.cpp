@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "graph/params.hpp"
@@ -359,15 +360,12 @@ onnx_import context::finish(const std::string& header, const std::string& name) 
 
 }  // namespace onnx_import_detail
 
-onnx_import import_onnx(const registry& reg, const std::filesystem::path& model,
-                        std::optional<std::int64_t> batch) {
+namespace {
+
+onnx_import import_model(const registry& reg, const onnx::ModelProto& m,
+                         const std::filesystem::path& model, std::optional<std::int64_t> batch) {
     using namespace onnx_import_detail;
     const std::string file = model.string();
-    std::ifstream in(model, std::ios::binary);
-    if (!in) throw error(cat(file, ": cannot open ONNX model"));
-    onnx::ModelProto m;
-    if (!m.ParseFromIstream(&in))
-        throw error(cat(file, ": not an ONNX model (protobuf parse failed)"));
     context c(reg, file);
     for (const auto& o : m.opset_import())
         if (o.domain().empty() || o.domain() == "ai.onnx") c.opset = static_cast<int>(o.version());
@@ -395,6 +393,29 @@ onnx_import import_onnx(const registry& reg, const std::filesystem::path& model,
             m.producer_name().empty() ? "unknown" : m.producer_name() + " " + m.producer_version(),
             ", opset ", c.opset, ")\n");
     return c.finish(header, g.name().empty() ? "onnx_model" : g.name());
+}
+
+}  // namespace
+
+onnx_import import_onnx(const registry& reg, const std::filesystem::path& model,
+                        std::optional<std::int64_t> batch) {
+    const std::string file = model.string();
+    std::ifstream in(model, std::ios::binary);
+    if (!in) throw error(cat(file, ": cannot open ONNX model"));
+    onnx::ModelProto m;
+    if (!m.ParseFromIstream(&in))
+        throw error(cat(file, ": not an ONNX model (protobuf parse failed)"));
+    return import_model(reg, m, model, batch);
+}
+
+onnx_import import_onnx_bytes(const registry& reg, std::string_view bytes,
+                              const std::filesystem::path& name,
+                              std::optional<std::int64_t> batch) {
+    onnx::ModelProto m;
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+        !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+        throw error(cat(name.string(), ": not an ONNX model (protobuf parse failed)"));
+    return import_model(reg, m, name, batch);
 }
 
 }  // namespace cnnkit::kernel

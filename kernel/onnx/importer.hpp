@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,5 +23,10 @@ struct onnx_import {
 // names the node, the op and the attribute. `batch` replaces a symbolic (or given) first dim.
 onnx_import import_onnx(const registry& reg, const std::filesystem::path& model,
                         std::optional<std::int64_t> batch = std::nullopt);
+
+// The same from a serialized ModelProto in memory (the fuzz target); `name` labels the errors.
+onnx_import import_onnx_bytes(const registry& reg, std::string_view bytes,
+                              const std::filesystem::path& name,
+                              std::optional<std::int64_t> batch = std::nullopt);
 
 }  // namespace cnnkit::kernel
