@@ -56,12 +56,12 @@ float activate(act_fn f, float x) {
     }
 }
 
-// Rows (ci, ky, kx) of the im2col matrix for output pixels [c0, c0 + nc) of one image and group:
+// Rows [r0, r1) of the (ci, ky, kx) im2col rows for output pixels [c0, c0 + nc) of one image and group:
 // col[r * nc + j]; zeros where the kernel reads padding. Copies whole runs of an output row.
-void im2col(const params& p, const geometry& g, const float* xin, std::int64_t cg, std::int64_t c0,
-            std::int64_t nc, float* col) {
+void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r0, std::int64_t r1,
+            std::int64_t c0, std::int64_t nc, float* col) {
     const std::int64_t kh = p.kernel[0], kw = p.kernel[1], sh = p.stride[0], sw = p.stride[1];
-    for (std::int64_t r = 0; r < cg * kh * kw; ++r) {
+    for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
         const float* plane = xin + ci * g.h * g.w;
         float* dst = col + r * nc;
@@ -111,6 +111,45 @@ void epilogue(const params& p, const float* bias, const float* res, float* out, 
     }
 }
 
+// How run() splits a conv: column tiles (equal widths in whole 32-column GEMM panels), and
+// output-channel blocks when there are too few tiles to keep threads busy. Only the shape
+// decides it, so every output's reduction order is the same at any thread count.
+struct tiling {
+    std::int64_t cg, ocg, kk, cols, tile, tiles, spatial_jobs, oc_step, oc_jobs;
+    bool direct;  // 1x1, stride 1, no pads: the input is the GEMM's B, no im2col
+    // Channel blocks share one im2col of their tile (in the workspace) instead of each
+    // gathering it again: floats of that workspace.
+    std::int64_t shared_floats() const {
+        return direct || oc_jobs == 1 ? 0 : spatial_jobs * kk * tile;
+    }
+};
+
+tiling tiling_of(const params& p, const geometry& g) {
+    tiling t;
+    t.cg = g.c / p.groups;
+    t.ocg = g.oc / p.groups;
+    t.kk = t.cg * p.kernel[0] * p.kernel[1];
+    t.cols = g.oh * g.ow;
+    t.direct = p.kernel[0] == 1 && p.kernel[1] == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+               g.pad_t == 0 && g.pad_l == 0 && g.oh == g.h && g.ow == g.w;
+    // The im2col tile (kk x tile floats) stays within about 1 MiB of cache, but at least 64
+    // columns wide so each weight row read feeds two 32-column GEMM panels.
+    const std::int64_t max_tile =
+        t.direct ? 1024 : std::clamp<std::int64_t>(262144 / t.kk, 64, 2048);
+    const std::int64_t n = (t.cols + max_tile - 1) / max_tile;
+    t.tile = std::min(t.cols, ((t.cols + n - 1) / n + 31) / 32 * 32);
+    t.tiles = (t.cols + t.tile - 1) / t.tile;
+    // Few column tiles (deep layers): split the output channels too, so threads have work.
+    t.spatial_jobs = g.n * p.groups * t.tiles;
+    const std::int64_t oc_split =
+        t.spatial_jobs >= 4
+            ? 1
+            : std::min<std::int64_t>((t.ocg + 11) / 12, (4 + t.spatial_jobs - 1) / t.spatial_jobs);
+    t.oc_step = ((t.ocg + oc_split - 1) / oc_split + 11) / 12 * 12;
+    t.oc_jobs = (t.ocg + t.oc_step - 1) / t.oc_step;
+    return t;
+}
+
 struct conv_layer {
     using params = conv::params;
     static constexpr const char* type = "conv";
@@ -139,51 +178,54 @@ struct conv_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.oc * g.oh * g.ow * (g.c / p.groups) * p.kernel[0] * p.kernel[1];
     }
+    static std::uint64_t workspace(const params& p, std::span<const sdk::shape> in) {
+        return static_cast<std::uint64_t>(tiling_of(p, geometry_of(p, in[0])).shared_floats()) *
+               sizeof(float);
+    }
     static void run(const params& p, const sdk::call& c) {
         const geometry g = geometry_of(p, c.in(0).shape());
+        const tiling t = tiling_of(p, g);
         const float* x = c.in(0).f32();
         const float* wt = c.w(0).f32();
         const float* b = p.bias ? c.w(1).f32() : nullptr;
         float* y = c.out(0).f32();
         const float* res = p.residual ? c.in(1).f32() : nullptr;
-        const std::int64_t cg = g.c / p.groups, ocg = g.oc / p.groups;
-        const std::int64_t kk = cg * p.kernel[0] * p.kernel[1];
-        const std::int64_t cols = g.oh * g.ow;
-        const bool direct = p.kernel[0] == 1 && p.kernel[1] == 1 && p.stride[0] == 1 &&
-                            p.stride[1] == 1 && g.pad_t == 0 && g.pad_l == 0 && g.oh == g.h &&
-                            g.ow == g.w;
-        // Column tiles: the im2col tile (kk x tile floats) stays within about 1 MiB of cache, but
-        // at least 64 columns wide so each weight row read feeds two 32-column GEMM panels;
-        // tiles of equal width in whole 32-column panels (no sliver tile). Only the shape
-        // decides the tiling, so every output's reduction order is the same at any thread count.
-        const std::int64_t max_tile =
-            direct ? 1024 : std::clamp<std::int64_t>(262144 / kk, 64, 2048);
-        const std::int64_t even = (cols + (cols + max_tile - 1) / max_tile - 1) /
-                                  ((cols + max_tile - 1) / max_tile);
-        const std::int64_t tile = std::min(cols, (even + 31) / 32 * 32);
-        const std::int64_t tiles = (cols + tile - 1) / tile;
-        // Few column tiles (deep layers): split the output channels too, so threads have work.
-        const std::int64_t spatial_jobs = g.n * p.groups * tiles;
-        const std::int64_t oc_split = spatial_jobs >= 4 ? 1 : std::min<std::int64_t>(
-                                          (ocg + 11) / 12, (4 + spatial_jobs - 1) / spatial_jobs);
-        const std::int64_t oc_step = ((ocg + oc_split - 1) / oc_split + 11) / 12 * 12;
-        const std::int64_t oc_jobs = (ocg + oc_step - 1) / oc_step;
-        c.host.parallel_for(0, spatial_jobs * oc_jobs, [&](std::int64_t job) {
-            const std::int64_t oj = job % oc_jobs, t = (job / oc_jobs) % tiles,
-                               grp = (job / oc_jobs / tiles) % p.groups,
-                               img = job / oc_jobs / tiles / p.groups;
-            const std::int64_t c0 = t * tile, nc = std::min(tile, cols - c0);
+        const std::int64_t cg = t.cg, ocg = t.ocg, kk = t.kk, cols = t.cols, tile = t.tile;
+        const std::int64_t tiles = t.tiles, oc_step = t.oc_step, oc_jobs = t.oc_jobs;
+        // Input image/group of a spatial job, and its first column.
+        const auto input_of = [&](std::int64_t sj) {
+            const std::int64_t grp = (sj / tiles) % p.groups, img = sj / tiles / p.groups;
+            return x + (img * g.c + grp * cg) * g.h * g.w;
+        };
+        float* shared = t.shared_floats() > 0 ? static_cast<float*>(c.workspace) : nullptr;
+        if (shared) {  // each tile's im2col once, split by rows over threads
+            const std::int64_t chunk = std::max<std::int64_t>(1, (kk + 7) / 8);
+            const std::int64_t chunks = (kk + chunk - 1) / chunk;
+            c.host.parallel_for(0, t.spatial_jobs * chunks, [&](std::int64_t job) {
+                const std::int64_t sj = job / chunks, r0 = job % chunks * chunk;
+                const std::int64_t c0 = sj % tiles * tile, nc = std::min(tile, cols - c0);
+                im2col(p, g, input_of(sj), r0, std::min(kk, r0 + chunk), c0, nc,
+                       shared + sj * kk * tile);
+            });
+        }
+        c.host.parallel_for(0, t.spatial_jobs * oc_jobs, [&](std::int64_t job) {
+            const std::int64_t oj = job % oc_jobs, sj = job / oc_jobs, tl = sj % tiles,
+                               grp = (sj / tiles) % p.groups, img = sj / tiles / p.groups;
+            const std::int64_t c0 = tl * tile, nc = std::min(tile, cols - c0);
             const std::int64_t o0 = oj * oc_step, rows = std::min(oc_step, ocg - o0);
-            const float* xin = x + (img * g.c + grp * cg) * g.h * g.w;
+            const float* xin = input_of(sj);
             float* out = y + (img * g.oc + grp * ocg + o0) * cols + c0;
             const float* wg = wt + (grp * ocg + o0) * kk;
             const float* src = xin + c0;
             std::int64_t ld = g.h * g.w;
-            if (!direct) {
+            if (shared) {
+                src = shared + sj * kk * tile;
+                ld = nc;
+            } else if (!t.direct) {
                 thread_local std::vector<float> col;
                 if (col.capacity() == 0) col.reserve(1 << 20);  // once per thread, for all layers
                 col.resize(static_cast<std::size_t>(kk * nc));
-                im2col(p, g, xin, cg, c0, nc, col.data());
+                im2col(p, g, xin, 0, kk, c0, nc, col.data());
                 src = col.data();
                 ld = nc;
             }
