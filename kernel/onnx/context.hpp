@@ -24,6 +24,10 @@ struct constant {
     std::int64_t numel() const;
 };
 
+// Elements of one constant (initializer, Constant, or a folded result: ConstantOfShape could
+// otherwise ask for any size from a few bytes of model).
+inline constexpr std::int64_t max_constant_elements = std::int64_t{1} << 24;
+
 // One YAML param: key and flow text ("[3, 3]", "max", "0.5").
 using param_list = std::vector<std::pair<std::string, std::string>>;
 std::string fmt(double x);
@@ -105,6 +109,10 @@ void need_2d(context& c, const std::string& what = "input");
 bool fold_node(context& c);
 // Reads an ONNX tensor (float, double, int32, int64) as a constant.
 constant to_constant(const onnx::TensorProto& t, const std::string& what);
+// Checks dims of a constant (each >= 0, at most max_constant_elements): its numel.
+std::int64_t checked_dims(const std::vector<std::int64_t>& dims, const std::string& what);
+// A constant's value as an integer: fails (naming `what`) unless finite and within +-2^62.
+std::int64_t int_of(const context& c, double v, const std::string& what);
 std::string sanitize(const std::string& raw);
 
 }  // namespace cnnkit::kernel::onnx_import_detail

@@ -1,6 +1,7 @@
 // fold.cpp: constant folding at import. Exporters (torch.onnx) compute pads, sizes and shapes
 // with small subgraphs (Shape, Gather, Slice, Concat, Cast, ...); shapes are static in cnnkit, so
 // these run here on the host and their results become constants, never layers.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -24,9 +25,14 @@ std::int64_t norm_axis(context& c, std::int64_t axis, std::size_t rank) {
     return axis < 0 ? axis + r : axis;
 }
 
-// out[i] = f(index of i in `dims`) for every element of a tensor of `dims`.
+// out[i] = f(index of i in `dims`) for every element of a tensor of `dims` (checked first).
 template <class F>
-constant make(const ints& dims, bool integer, F&& f) {
+constant make(context& c, const ints& dims, bool integer, F&& f) {
+    try {
+        checked_dims(dims, "the folded result");
+    } catch (const error& e) {
+        c.fail(e.what());
+    }
     constant out{dims, {}, integer};
     const ints st = strides_of(dims);
     ints idx(dims.size());
@@ -60,7 +66,7 @@ constant binary(context& c, const constant& a, const constant& b, const std::str
     }
     const constant ea{da, a.v, a.integer}, eb{db, b.v, b.integer};
     const bool integer = a.integer && b.integer;
-    return make(out, integer, [&](const ints& i) {
+    return make(c, out, integer, [&](const ints& i) {
         const double x = at(ea, i), y = at(eb, i);
         if (op == "Add") return x + y;
         if (op == "Sub") return x - y;
@@ -70,9 +76,9 @@ constant binary(context& c, const constant& a, const constant& b, const std::str
     });
 }
 
-ints as_ints(const constant& k) {
+ints as_ints(context& c, const constant& k) {
     ints out;
-    for (double v : k.v) out.push_back(static_cast<std::int64_t>(v));
+    for (double v : k.v) out.push_back(int_of(c, v, "an integer input"));
     return out;
 }
 
@@ -82,9 +88,10 @@ constant slice(context& c, const constant& x) {
         starts = c.attr_ints("starts", {}), ends = c.attr_ints("ends", {});
         axes = c.attr_ints("axes", {});
     } else {
-        starts = as_ints(c.need_const(1, "starts")), ends = as_ints(c.need_const(2, "ends"));
-        if (c.has_in(3)) axes = as_ints(c.need_const(3, "axes"));
-        if (c.has_in(4)) steps = as_ints(c.need_const(4, "steps"));
+        starts = as_ints(c, c.need_const(1, "starts"));
+        ends = as_ints(c, c.need_const(2, "ends"));
+        if (c.has_in(3)) axes = as_ints(c, c.need_const(3, "axes"));
+        if (c.has_in(4)) steps = as_ints(c, c.need_const(4, "steps"));
     }
     if (axes.empty())
         for (std::size_t i = 0; i < starts.size(); ++i)
@@ -93,8 +100,11 @@ constant slice(context& c, const constant& x) {
     ints first(x.dims.size(), 0), step(x.dims.size(), 1), dims = x.dims;
     for (std::size_t i = 0; i < starts.size() && i < ends.size() && i < axes.size(); ++i) {
         const auto a = static_cast<std::size_t>(norm_axis(c, axes[i], x.dims.size()));
-        const std::int64_t n = x.dims[a], s = steps[i];
-        if (s == 0) c.fail("a Slice step of 0");
+        const std::int64_t n = x.dims[a];
+        if (steps[i] == 0) c.fail("a Slice step of 0");
+        if (n == 0) continue;  // nothing to take
+        // A step longer than the axis takes at most one element: clamp it (no overflow below).
+        const std::int64_t s = std::clamp<std::int64_t>(steps[i], -n, n);
         auto clampi = [&](std::int64_t v, std::int64_t lo, std::int64_t hi) {
             if (v < 0) v += n;
             return std::clamp(v, lo, hi);
@@ -104,7 +114,7 @@ constant slice(context& c, const constant& x) {
         first[a] = b, step[a] = s;
         dims[a] = std::max<std::int64_t>(0, s > 0 ? (e - b + s - 1) / s : (b - e - s - 1) / -s);
     }
-    return make(dims, x.integer, [&](const ints& i) {
+    return make(c, dims, x.integer, [&](const ints& i) {
         ints src(i.size());
         for (std::size_t d = 0; d < i.size(); ++d) src[d] = first[d] + i[d] * step[d];
         return at(x, src);
@@ -145,16 +155,19 @@ constant fold(context& c, const std::string& op) {
     if (op == "ConstantOfShape") {
         constant fill{{}, {0.0}, false};
         if (const auto* a = c.attr("value")) fill = to_constant(a->t(), "ConstantOfShape value");
-        return make(as_ints(in(0)), fill.integer, [&](const ints&) { return fill.v.at(0); });
+        if (fill.v.size() != 1) c.fail("attribute 'value' must hold one element");
+        return make(c, as_ints(c, in(0)), fill.integer, [&](const ints&) { return fill.v[0]; });
     }
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
         return binary(c, in(0), in(1), op);
     if (op == "Unsqueeze" || op == "Squeeze") {
         constant k = in(0);
-        ints axes = c.opset >= 13 && c.has_in(1) ? as_ints(in(1)) : c.attr_ints("axes", {});
+        ints axes = c.opset >= 13 && c.has_in(1) ? as_ints(c, in(1)) : c.attr_ints("axes", {});
         const std::size_t rank = k.dims.size() + (op == "Unsqueeze" ? axes.size() : 0);
         for (auto& a : axes) a = norm_axis(c, a, rank);
         std::sort(axes.begin(), axes.end());
+        if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+            c.fail(cat("axes ", fmt_list(axes), " repeat an axis"));
         if (op == "Unsqueeze") {
             for (auto a : axes) k.dims.insert(k.dims.begin() + a, 1);
         } else {
@@ -169,17 +182,22 @@ constant fold(context& c, const std::string& op) {
     }
     if (op == "Reshape") {
         constant k = in(0);
-        ints shape = as_ints(in(1));
-        std::int64_t known = 1, infer = -1;
+        ints shape = as_ints(c, in(1));
+        std::int64_t infer = -1;
         for (std::size_t i = 0; i < shape.size(); ++i) {
             if (shape[i] == 0 && i < k.dims.size() && !c.attr_int("allowzero", 0))
                 shape[i] = k.dims[i];
-            if (shape[i] == -1)
-                infer = static_cast<std::int64_t>(i);
-            else
-                known *= shape[i];
+            if (shape[i] < -1 || (shape[i] == -1 && infer >= 0))
+                c.fail(cat("Reshape shape ", fmt_list(shape), " is not valid"));
+            if (shape[i] == -1) infer = static_cast<std::int64_t>(i);
         }
-        if (infer >= 0) shape[static_cast<std::size_t>(infer)] = known ? k.numel() / known : 0;
+        if (infer >= 0) {
+            ints rest = shape;
+            rest[static_cast<std::size_t>(infer)] = 1;
+            const std::int64_t known = checked_dims(rest, "Reshape shape");
+            shape[static_cast<std::size_t>(infer)] = known ? k.numel() / known : 0;
+        }
+        checked_dims(shape, "Reshape shape");
         k.dims = shape;
         if (k.numel() != static_cast<std::int64_t>(k.v.size()))
             c.fail(cat("cannot reshape ", k.v.size(), " values to ", fmt_list(shape)));
@@ -193,8 +211,15 @@ constant fold(context& c, const std::string& op) {
         ints dims = parts[0]->dims;
         dims[axis] = 0;
         bool integer = true;
-        for (const auto* p : parts) dims[axis] += p->dims.at(axis), integer &= p->integer;
-        return make(dims, integer, [&](ints i) {
+        for (const auto* p : parts) {
+            ints other = p->dims;
+            if (other.size() == dims.size()) other[axis] = 0;
+            if (other != dims)
+                c.fail(cat("Concat of constants ", fmt_list(parts[0]->dims), " and ",
+                           fmt_list(p->dims), " along axis ", axis));
+        }
+        for (const auto* p : parts) dims[axis] += p->dims[axis], integer &= p->integer;
+        return make(c, dims, integer, [&](ints i) {
             for (const auto* p : parts) {
                 if (i[axis] < p->dims[axis]) return at(*p, i);
                 i[axis] -= p->dims[axis];
@@ -211,11 +236,11 @@ constant fold(context& c, const std::string& op) {
         dims.insert(dims.end(), idx.dims.begin(), idx.dims.end());
         dims.insert(dims.end(), x.dims.begin() + static_cast<std::ptrdiff_t>(axis) + 1,
                     x.dims.end());
-        return make(dims, x.integer, [&](const ints& i) {
+        return make(c, dims, x.integer, [&](const ints& i) {
             ints src(i.begin(), i.begin() + static_cast<std::ptrdiff_t>(axis));
             const ints ii(i.begin() + static_cast<std::ptrdiff_t>(axis),
                           i.begin() + static_cast<std::ptrdiff_t>(axis + idx.dims.size()));
-            auto j = static_cast<std::int64_t>(idx.dims.empty() ? idx.v[0] : at(idx, ii));
+            auto j = int_of(c, idx.dims.empty() ? idx.v[0] : at(idx, ii), "a Gather index");
             if (j < 0) j += x.dims[axis];
             if (j < 0 || j >= x.dims[axis]) c.fail(cat("Gather index ", j, " is out of range"));
             src.push_back(j);
@@ -230,9 +255,15 @@ constant fold(context& c, const std::string& op) {
         if (perm.empty())
             for (std::size_t d = x.dims.size(); d-- > 0;)
                 perm.push_back(static_cast<std::int64_t>(d));
+        ints sorted = perm;
+        std::sort(sorted.begin(), sorted.end());
+        for (std::size_t d = 0; d < sorted.size(); ++d)
+            if (sorted.size() != x.dims.size() || sorted[d] != static_cast<std::int64_t>(d))
+                c.fail(cat("perm ", fmt_list(perm), " is not a permutation of a rank ",
+                           x.dims.size(), " tensor's axes"));
         ints dims;
-        for (auto p : perm) dims.push_back(x.dims.at(static_cast<std::size_t>(p)));
-        return make(dims, x.integer, [&](const ints& i) {
+        for (auto p : perm) dims.push_back(x.dims[static_cast<std::size_t>(p)]);
+        return make(c, dims, x.integer, [&](const ints& i) {
             ints src(i.size());
             for (std::size_t d = 0; d < i.size(); ++d)
                 src[static_cast<std::size_t>(perm[d])] = i[d];

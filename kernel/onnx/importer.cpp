@@ -11,6 +11,7 @@
 
 #include "graph/params.hpp"
 #include "onnx/context.hpp"
+#include "util/limits.hpp"
 #include "util/text.hpp"
 
 namespace cnnkit::kernel {
@@ -42,12 +43,27 @@ std::string fmt_list(const std::vector<double>& v) {
     return cat("[", join(parts, ", "), "]");
 }
 
+std::int64_t checked_dims(const std::vector<std::int64_t>& dims, const std::string& what) {
+    const auto n = limits::checked_numel(dims, 8);
+    if (!n || *n > max_constant_elements)
+        throw error(cat(what, ": dims ", fmt_list(dims), " are negative or over ",
+                        max_constant_elements, " elements (the limit for an ONNX constant)"));
+    return *n;
+}
+
+std::int64_t int_of(const context& c, double v, const std::string& what) {
+    constexpr double bound = 4611686018427387904.0;  // 2^62
+    if (!std::isfinite(v) || v < -bound || v > bound)
+        c.fail(cat(what, " value ", fmt(v), " is not a usable integer"));
+    return static_cast<std::int64_t>(v);
+}
+
 constant to_constant(const onnx::TensorProto& t, const std::string& what) {
     constant c;
     for (auto d : t.dims()) c.dims.push_back(d);
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
         throw error(cat(what, ": external tensor data is not supported"));
-    const std::int64_t n = c.numel();
+    const std::int64_t n = checked_dims(c.dims, what);
     const std::string& raw = t.raw_data();
     auto from_raw = [&](auto sample) {
         using T = decltype(sample);
@@ -384,6 +400,7 @@ onnx_import import_model(const registry& reg, const onnx::ModelProto& m,
         c.node = &n;
         if (!n.domain().empty() && n.domain() != "ai.onnx")
             c.fail(cat("op domain '", n.domain(), "' is not supported (only the default domain)"));
+        if (n.output_size() == 0 || n.output(0).empty()) c.fail("the node has no output");
         map_node(c);
     }
     c.node = nullptr;

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "onnx/context.hpp"
+#include "util/limits.hpp"
 #include "util/text.hpp"
 
 namespace cnnkit::kernel::onnx_import_detail {
@@ -41,6 +42,10 @@ std::string auto_pad(context& c) {
 
 // Pads that SAME_UPPER / SAME_LOWER / VALID give for a window on `in` (layers without auto_pad).
 ints resolved_pads(context& c, const sdk::shape& in, const ints& k, const ints& s, const ints& d) {
+    for (const auto& [name, v] : {std::pair{"kernel_shape", k}, {"strides", s}, {"dilations", d}})
+        for (auto x : v)
+            c.expect_attr(x >= 1 && x <= limits::max_dim, name,
+                          cat("must be in 1..", limits::max_dim, ", got ", fmt_list(v)));
     const std::string mode = auto_pad(c);
     if (mode == "explicit_pads") return pads_attr(c);
     ints p{0, 0, 0, 0};
@@ -97,6 +102,10 @@ void conv_transpose(context& c) {
     if (w.dims.size() != 4) c.fail(cat("W must be 4-D, got ", fmt_list(w.dims)));
     const std::int64_t groups = c.attr_int("group", 1);
     const ints k{w.dims[2], w.dims[3]}, s = pair_attr(c, "strides", 1);
+    c.expect_attr(groups >= 1 && groups <= limits::max_dim, "group", "must be positive");
+    for (auto x : s)
+        c.expect_attr(x >= 1 && x <= limits::max_dim, "strides",
+                      cat("must be in 1..", limits::max_dim, ", got ", fmt_list(s)));
     c.expect_attr(pair_attr(c, "kernel_shape", 0) == k || !c.attr("kernel_shape"), "kernel_shape",
                   cat("does not match W ", fmt_list(w.dims)));
     param_list p = {{"out_channels", std::to_string(w.dims[1] * groups)},
@@ -166,7 +175,8 @@ void max_unpool(context& c) {
     if (c.has_in(2)) {
         const constant& o = c.need_const(2, "output_shape");
         if (o.v.size() != 4) c.fail(cat("output_shape must have 4 values, got ", o.v.size()));
-        p.push_back({"output_size", fmt_list(ints{std::int64_t(o.v[2]), std::int64_t(o.v[3])})});
+        p.push_back({"output_size", fmt_list(ints{int_of(c, o.v[2], "output_shape"),
+                                                  int_of(c, o.v[3], "output_shape")})});
     }
     c.emit("max_unpool", {c.data_in(0), c.data_in(1)}, p);
 }
@@ -327,7 +337,7 @@ void reshape(context& c) {
     if (c.opset < 5) {
         shape = c.attr_ints("shape", {});
     } else {
-        for (double v : c.need_const(1, "shape").v) shape.push_back(static_cast<std::int64_t>(v));
+        for (double v : c.need_const(1, "shape").v) shape.push_back(int_of(c, v, "shape"));
     }
     if (c.attr_int("allowzero", 0) != 0)
         for (auto d : shape)

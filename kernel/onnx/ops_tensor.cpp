@@ -19,7 +19,7 @@ void pad(context& c) {
         pads = c.attr_ints(c.attr("paddings") ? "paddings" : "pads", {});
         value = c.attr_float("value", 0);
     } else {
-        for (double v : c.need_const(1, "pads").v) pads.push_back(static_cast<std::int64_t>(v));
+        for (double v : c.need_const(1, "pads").v) pads.push_back(int_of(c, v, "pads"));
         if (c.has_in(2)) value = c.need_const(2, "constant_value").v.at(0);
         if (c.has_in(3)) c.fail("input 'axes' is not supported");
     }
@@ -78,7 +78,8 @@ void resize(context& c) {
         const sdk::shape x = c.shape_in(0);
         if (s.v.size() != 4 || s.v[0] != x[0] || s.v[1] != x[1])
             c.fail(cat("sizes ", fmt_list(s.v), ": only H and W of an NCHW input may change"));
-        p.push_back({"size", fmt_list(ints{std::int64_t(s.v[2]), std::int64_t(s.v[3])})});
+        p.push_back(
+            {"size", fmt_list(ints{int_of(c, s.v[2], "sizes"), int_of(c, s.v[3], "sizes")})});
     } else {
         c.fail("neither scales nor sizes are given");
     }
