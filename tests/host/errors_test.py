@@ -79,4 +79,16 @@ out = cnnkit("check", onnx_path, code=1)
 check(out == f"error: {onnx_path}: shape mismatch in node 'add_1' (Add): 'skip.2' {{1, 3, 4, 4}} "
       "does not broadcast with 'onnx::Add_3' {1, 8, 4, 4}: dim 1 (right-aligned) is 3 vs 8\n", out)
 
+# Unknown layer types: a did-you-mean when one is close, always the known types and folders.
+p = net("types", "  - {name: f, type: frobnicate}\n")
+out = cnnkit("check", p, code=1)
+head = out.split("\n")[0]
+check(head.startswith(f"{p}:5:21: error: unknown layer type 'frobnicate' (known types: add, "
+                      "batch_norm, bias,") and "did you mean" not in head, out)
+check(head.endswith(f"; plugin folders searched: {BUILD}/plugins)"), out)
+p = net("convv", "  - {name: c, type: convv, out_channels: 2}\n")
+out = cnnkit("check", p, code=1)
+located(out, p, 5, 21, out.split("\n")[0].split(": error: ", 1)[1], "convv")
+check("unknown layer type 'convv'; did you mean 'conv'? (known types: " in out, out)
+
 print("errors: ok")
