@@ -91,4 +91,52 @@ out = cnnkit("check", p, code=1)
 located(out, p, 5, 21, out.split("\n")[0].split(": error: ", 1)[1], "convv")
 check("unknown layer type 'convv'; did you mean 'conv'? (known types: " in out, out)
 
+# The other everyday mistakes of a network file, each at its place.
+cases = [
+    ("malformed", "  - {name: c, type: relu\n", 6, 1, "end of map flow not found", None),
+    ("unknown_key", "  - {name: c, type: conv, kernal: 3, out_channels: 2}\n", 5, 27,
+     "unknown key 'kernal' in layer 'c' (conv); did you mean 'kernel'?", "kernal"),
+    ("wrong_type", "  - {name: c, type: conv, kernel: \"three\", out_channels: 2}\n", 5, 35,
+     "key 'kernel' of layer 'c' (conv): expected int[2], got 'three'", "\"three\""),
+    ("dangling", "  - {name: c, type: relu, inputs: [imgae]}\n", 5, 36,
+     "input 'imgae' is not defined; did you mean 'image'?", "imgae"),
+    ("cycle", "  - {name: a, type: relu, inputs: [b]}\n  - {name: b, type: relu, inputs: [a]}\n",
+     5, 5, "the inputs of nodes a, b form a cycle", "{name: a"),
+    ("duplicate", "  - {name: a, type: relu}\n  - {name: a, type: sigmoid}\n", 6, 12,
+     "duplicate node name 'a'", "a, type: sigmoid"),
+]
+for name, nodes, line, col, message, under in cases:
+    p = net(name, nodes)
+    located(cnnkit("check", p, code=1), p, line, col, message, under)
+
+
+# Weights: the file and the tensor named; a wrong shape also names the layer, at its line.
+def safetensors(path, tensors, cut=0):
+    header, data = {}, b""
+    for name, shape in tensors:
+        n = 1
+        for s in shape:
+            n *= s
+        header[name] = {"dtype": "F32", "shape": shape,
+                        "data_offsets": [len(data), len(data) + 4 * n]}
+        data += struct.pack(f"<{n}f", *([0.5] * n))
+    h = json.dumps(header).encode()
+    blob = struct.pack("<Q", len(h)) + h + data
+    with open(path, "wb") as f:
+        f.write(blob[:len(blob) - cut])
+    return path
+
+
+p = net("fc", "  - {name: flat, type: flatten}\n  - {name: fc, type: fc, out_features: 10}\n",
+        inputs="image: [1, 4, 5, 5]")
+run = ["run", p, "--input", "image=" + f"{d}/none.npy", "--output-dir", f"{d}/out", "--weights"]
+out = cnnkit(*run, f"{d}/missing.safetensors", code=1)
+check(out.startswith(f"error: {d}/missing.safetensors: cannot open weights file"), out)
+short = safetensors(f"{d}/short.safetensors", [("fc.weight", [10, 100]), ("fc.bias", [10])], 8)
+out = cnnkit(*run, short, code=1)
+check(out.startswith(f"error: {short}:") and "outside the" in out, out)
+wrong = safetensors(f"{d}/wrong.safetensors", [("fc.weight", [10, 80]), ("fc.bias", [10])])
+located(cnnkit(*run, wrong, code=1), p, 6, 5,
+        f"{wrong}: tensor 'fc.weight' has shape {{10, 80}}, the network expects {{10, 100}} "
+        "(layer 'fc' (fc) on 'flat' {1, 100})", "{name: fc")
 print("errors: ok")
