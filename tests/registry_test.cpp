@@ -89,6 +89,14 @@ TEST_CASE("registry: exceptions thrown by a plugin become errors naming the plug
         CHECK(full_message(e) ==
               "t.yaml:3:5: layer 't' (test_throws): libcnnkit_throws.so: deliberate failure in infer");
     }
+    try {  // a plugin that does not name its inputs (sdk::input_ref): the kernel lists them
+        load_yaml_text(reg, "inputs: {x: [1, 2], y: [1, 3]}\nnodes:\n"
+                            "  - {name: t, type: test_throws, fail_at: 1, inputs: [x, y]}\n", "t.yaml");
+        FAIL("no error");
+    } catch (const std::exception& e) {
+        CHECK(full_message(e) == "t.yaml:3:5: layer 't' (test_throws): libcnnkit_throws.so: "
+                                 "deliberate failure in infer (inputs: 'x' {1, 2}, 'y' {1, 3})");
+    }
     auto g = load_yaml_text(reg, "inputs: {x: [1, 2]}\nnodes:\n  - {name: t, type: test_throws, fail_at: 2}\n", "t.yaml");
     auto n = network::from_graph(std::move(g), {});
     std::map<std::string, host_tensor> in{{"x", testing::make_tensor({1, 2}, {1, 2})}};

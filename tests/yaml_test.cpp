@@ -141,6 +141,36 @@ TEST_CASE("yaml: a shape mismatch names the layer, the plugin, and the shapes", 
           "not fit input {1, 1, 3, 3} with pads {0, 0, 0, 0}");
 }
 
+TEST_CASE("yaml: a shape mismatch names both tensors as the file does, at the culprit's entry",
+          "[yaml]") {
+    const std::string head =
+        "inputs: {image: [1, 3, 32, 32]}\nnodes:\n"
+        "  - {name: c1, type: conv, out_channels: 8, kernel: 3}\n"
+        "  - {name: c2, type: conv, out_channels: 4, kernel: 3, inputs: [image]}\n";
+    // Column 39 is `c2` inside `inputs: [c1, c2]`, not the node.
+    CHECK(error_of(head + "  - {name: a, type: add, inputs: [c1, c2]}\n") ==
+          "net.yaml:5:39: shape mismatch in layer 'a' (add): 'c2' {1, 4, 30, 30} does not "
+          "broadcast with 'c1' {1, 8, 30, 30}: dim 1 (right-aligned) is 4 vs 8");
+    CHECK(error_of(head + "  - {name: k, type: concat, axis: 2, inputs: [c1, c2]}\n") ==
+          "net.yaml:5:51: shape mismatch in layer 'k' (concat): 'c2' {1, 4, 30, 30} does not "
+          "match 'c1' {1, 8, 30, 30} outside axis 2: dim 1 is 4 vs 8");
+    CHECK(error_of("inputs: {x: [1, 4, 6, 6], r: [1, 2, 6, 6]}\nnodes:\n"
+                   "  - {name: c, type: conv, out_channels: 4, kernel: 1, residual: true, "
+                   "inputs: [x, r]}\n") ==
+          "net.yaml:3:83: shape mismatch in layer 'c' (conv): residual 'r' {1, 2, 6, 6} must "
+          "have the output's shape {1, 4, 6, 6} (of 'x' {1, 4, 6, 6})");
+    // A composite that checks its streams while it expands points at the stream too.
+    CHECK(error_of("inputs: {s0: [1, 8, 16, 16], s1: [1, 16, 4, 4]}\nnodes:\n"
+                   "  - {name: f, type: hr_fuse, inputs: [s0, s1]}\n") ==
+          "net.yaml:3:43: shape mismatch in layer 'f' (hr_fuse): stream 1 's1' {1, 16, 4, 4} "
+          "must have half the resolution of stream 0 's0' {1, 8, 16, 16}");
+    CHECK(error_of("inputs: {x: [1, 2, 4, 4]}\nnodes:\n"
+                   "  - {name: p, type: pool, kernel: 2, stride: 2, indices: true}\n"
+                   "  - {name: u, type: max_unpool, kernel: 2, stride: 2, inputs: [x, p:1]}\n") ==
+          "net.yaml:4:67: shape mismatch in layer 'u' (max_unpool): indices 'p:1' {1, 2, 2, 2} "
+          "int64 must be int64 of the shape of the values 'x' {1, 2, 4, 4}");
+}
+
 TEST_CASE("yaml: block parameters are checked like layer keys", "[yaml]") {
     CHECK(error_of(R"(blocks:
   b:

@@ -3,16 +3,24 @@
 #include "graph/params.hpp"
 #include "util/limits.hpp"
 
+#include <cctype>
 #include <cstring>
+#include <optional>
 
 namespace cnnkit::kernel {
+
+namespace {
+std::string file_of(const layer_type& type) {
+    return type.plugin_path.substr(type.plugin_path.rfind('/') + 1);
+}
+}  // namespace
 
 void check_status(cnnkit_status s, const cnnkit_diag& d, const layer_type& type,
                   const char* what) {
     if (s == CNNKIT_STATUS_OK) return;
     std::string text(d.text, strnlen(d.text, sizeof d.text));
     if (text.empty()) text = cat(what, " failed with status ", static_cast<int>(s));
-    throw error(cat(type.plugin_path.substr(type.plugin_path.rfind('/') + 1), ": ", text));
+    throw error(cat(file_of(type), ": ", text));
 }
 
 std::shared_ptr<void> create_layer(const layer_type& type,
@@ -60,16 +68,21 @@ void graph_builder::add_output(const std::string& name, int tensor) {
 std::vector<int> graph_builder::add_layer(const std::string& name, const layer_type& type,
                                           std::vector<cnnkit_param_value> params,
                                           const std::vector<int>& inputs, const source_loc& where,
-                                          const std::string& group) {
+                                          const std::string& group,
+                                          const std::vector<source_loc>& input_where) {
     try {
         if (node_names_.count(name)) throw error(cat("duplicate node name '", name, "'"));
         auto self = create_layer(type, params);
         if (type.api->flags & CNNKIT_LAYER_COMPOSITE) {
             node_names_.emplace(name, -1);
             g_.groups[name] = type.api->type;
-            return expand(name, type, self.get(), inputs, where);
+            auto outs = expand(name, type, self.get(), inputs, where, input_where);
+            for (std::size_t i = 0; i < outs.size(); ++i)  // named as the file refers to them
+                show_as(outs[i], i ? cat(name, ':', i) : name);
+            return outs;
         }
-        return add_primitive(name, type, std::move(params), std::move(self), inputs, where, group);
+        return add_primitive(name, type, std::move(params), std::move(self), inputs, where, group,
+                             input_where);
     } catch (const located_error&) {
         throw;  // already points at the user's file
     } catch (...) {
@@ -82,7 +95,8 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
                                               std::vector<cnnkit_param_value> params,
                                               std::shared_ptr<void> self,
                                               const std::vector<int>& inputs,
-                                              const source_loc& where, const std::string& group) {
+                                              const source_loc& where, const std::string& group,
+                                              const std::vector<source_loc>& input_where) {
     const cnnkit_layer_api& api = *type.api;
     std::vector<cnnkit_shape> in;
     for (int t : inputs) in.push_back(g_.tensors[t].shape.raw);
@@ -91,7 +105,11 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
     cnnkit_shape out[8]{};
     std::uint32_t n_out = 0;
     cnnkit_diag d{};
-    check_status(api.infer(self.get(), in.data(), n_in, out, 8, &n_out, &d), d, type, "infer");
+    const cnnkit_status inferred = api.infer(self.get(), in.data(), n_in, out, 8, &n_out, &d);
+    if (inferred == CNNKIT_STATUS_BAD_SHAPE)
+        refuse_shape(name, type, std::string(d.text, strnlen(d.text, sizeof d.text)), inputs,
+                     where, input_where);
+    check_status(inferred, d, type, "infer");
     sdk::expect(n_out >= 1 && n_out <= 8, "layer produced ", n_out, " outputs (1 to 8)");
     for (std::uint32_t i = 0; i < n_out; ++i) {
         const sdk::shape s(out[i]);
@@ -148,6 +166,47 @@ std::vector<int> graph_builder::add_primitive(const std::string& name, const lay
     return g_.nodes.back().outputs;
 }
 
+void graph_builder::refuse_shape(const std::string& name, const layer_type& type,
+                                 const std::string& text, const std::vector<int>& inputs,
+                                 const source_loc& where,
+                                 const std::vector<source_loc>& input_where) const {
+    const auto shown = [&](std::size_t i) {
+        const auto it = shown_.find(inputs[i]);
+        return cat('\'', it != shown_.end() ? it->second : g_.tensors[inputs[i]].name, '\'');
+    };
+    // "input #N" (sdk::input_ref) becomes the tensor's name; the first one named is the culprit.
+    const std::string token = "input #";
+    std::string named;
+    std::optional<std::size_t> first;
+    std::size_t pos = 0;
+    for (std::size_t at; (at = text.find(token, pos)) != std::string::npos;) {
+        std::size_t end = at + token.size(), i = 0;
+        while (end < text.size() && end < at + token.size() + 3 && std::isdigit(text[end]))
+            i = i * 10 + static_cast<std::size_t>(text[end++] - '0');
+        if (end == at + token.size() || i >= inputs.size()) {
+            named += text.substr(pos, end - pos);
+        } else {
+            named += text.substr(pos, at - pos) + shown(i);
+            if (!first) first = i;
+        }
+        pos = end;
+    }
+    named += text.substr(pos);
+    const std::string layer = cat("layer '", name, "' (", type.api->type, ")");
+    if (first) {
+        const bool at_input = *first < input_where.size() && input_where[*first].line > 0;
+        throw shape_error(at_input ? input_where[*first] : where, layer, named);
+    }
+    if (named.empty()) named = "infer failed with status BAD_SHAPE";
+    if (inputs.size() >= 2) {  // a plugin that does not name its inputs: list them
+        named += " (inputs:";
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+            named += cat(i ? ", " : " ", shown(i), ' ', g_.tensors[inputs[i]].shape);
+        named += ")";
+    }
+    throw error(cat(file_of(type), ": ", named));
+}
+
 namespace {
 // The state behind the cnnkit_builder a composite expands through.
 struct expansion {
@@ -158,6 +217,7 @@ struct expansion {
     std::map<std::string, std::vector<int>> names;  // "@0" and added nodes -> tensors
     std::vector<int> output;
     bool has_output = false;
+    std::exception_ptr failure;  // a located error from a node it added, rethrown as it is
 
     int lookup(const std::string& ref) const {
         const auto colon = ref.rfind(':');
@@ -187,6 +247,10 @@ cnnkit_status expansion_add(void* ctx, const char* name, const char* type, const
         x.names[name] = x.b->add_layer(full, t, std::move(values), in, x.where,
                                        x.prefix.substr(0, x.prefix.size() - 1));
         return CNNKIT_STATUS_OK;
+    } catch (const located_error& e) {
+        if (!x.failure) x.failure = std::current_exception();
+        std::snprintf(d->text, sizeof d->text, "%s", e.what());
+        return CNNKIT_STATUS_BAD_PARAM;
     } catch (const std::exception& e) {
         std::snprintf(d->text, sizeof d->text, "%s", e.what());
         return CNNKIT_STATUS_BAD_PARAM;
@@ -208,8 +272,9 @@ cnnkit_status expansion_output(void* ctx, const char* tensor, cnnkit_diag* d) {
 
 std::vector<int> graph_builder::expand(const std::string& name, const layer_type& type,
                                        const void* self, const std::vector<int>& inputs,
-                                       const source_loc& where) {
-    expansion x{this, &g_, name + ".", where, {}, {}, false};
+                                       const source_loc& where,
+                                       const std::vector<source_loc>& input_where) {
+    expansion x{this, &g_, name + ".", where, {}, {}, false, nullptr};
     std::vector<cnnkit_shape> in;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         x.names["@" + std::to_string(i)] = {inputs[i]};
@@ -217,8 +282,14 @@ std::vector<int> graph_builder::expand(const std::string& name, const layer_type
     }
     cnnkit_builder b{sizeof(cnnkit_builder), &x, &expansion_add, &expansion_output};
     cnnkit_diag d{};
-    check_status(type.api->expand(self, in.data(), static_cast<std::uint32_t>(in.size()), &b, &d),
-                 d, type, "expand");
+    const cnnkit_status s =
+        type.api->expand(self, in.data(), static_cast<std::uint32_t>(in.size()), &b, &d);
+    if (s != CNNKIT_STATUS_OK && x.failure) std::rethrow_exception(x.failure);
+    // A composite checks its inputs' shapes as it expands (status BAD_PARAM from the SDK).
+    if (s != CNNKIT_STATUS_OK && std::strstr(d.text, "input #"))
+        refuse_shape(name, type, std::string(d.text, strnlen(d.text, sizeof d.text)), inputs,
+                     where, input_where);
+    check_status(s, d, type, "expand");
     sdk::expect(x.has_output, "composite layer set no output");
     return x.output;
 }

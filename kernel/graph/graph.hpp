@@ -59,6 +59,20 @@ struct graph {
     std::int64_t buffer_count(const node& n) const;  // the rest: state such as running stats
 };
 
+// A layer's shape rule refused its inputs. detail() names them as the network does
+// ("'c2' {1, 4, 30, 30} does not broadcast with 'c1' {1, 8, 30, 30}: ..."); the location is
+// the offending input's entry in `inputs:` when the file has one, else the node.
+class shape_error : public located_error {
+public:
+    shape_error(source_loc loc, const std::string& layer, std::string detail)
+        : located_error(std::move(loc), "shape mismatch in " + layer + ": " + detail),
+          detail_(std::move(detail)) {}
+    const std::string& detail() const { return detail_; }
+
+private:
+    std::string detail_;
+};
+
 // Adds inputs and layers to a graph, inferring shapes and expanding composites as it goes.
 class graph_builder {
 public:
@@ -66,11 +80,15 @@ public:
 
     int add_input(const std::string& name, const sdk::shape& shape);
     // Creates `type` with `params`, checks and infers it on `inputs`; returns its output tensor ids
-    // (for a composite, the outputs of its expansion). Errors are nested under the node's name.
+    // (for a composite, the outputs of its expansion). Errors are nested under the node's name;
+    // a refused shape is a shape_error at input_where[i] (each input's reference, if known).
     std::vector<int> add_layer(const std::string& name, const layer_type& type,
                                std::vector<cnnkit_param_value> params,
                                const std::vector<int>& inputs, const source_loc& where,
-                               const std::string& group = "");
+                               const std::string& group = "",
+                               const std::vector<source_loc>& input_where = {});
+    // Messages call tensor `id` `shown` (an ONNX value name) instead of its graph name.
+    void show_as(int id, const std::string& shown) { shown_[id] = shown; }
     void add_output(const std::string& name, int tensor);
     const registry& types() const { return reg_; }
 
@@ -78,13 +96,20 @@ private:
     std::vector<int> add_primitive(const std::string& name, const layer_type& type,
                                    std::vector<cnnkit_param_value> params,
                                    std::shared_ptr<void> self, const std::vector<int>& inputs,
-                                   const source_loc& where, const std::string& group);
+                                   const source_loc& where, const std::string& group,
+                                   const std::vector<source_loc>& input_where);
+    [[noreturn]] void refuse_shape(const std::string& name, const layer_type& type,
+                                   const std::string& text, const std::vector<int>& inputs,
+                                   const source_loc& where,
+                                   const std::vector<source_loc>& input_where) const;
     std::vector<int> expand(const std::string& name, const layer_type& type, const void* self,
-                            const std::vector<int>& inputs, const source_loc& where);
+                            const std::vector<int>& inputs, const source_loc& where,
+                            const std::vector<source_loc>& input_where);
 
     const registry& reg_;
     graph& g_;
     std::map<std::string, int> node_names_;
+    std::map<int, std::string> shown_;
 };
 
 // Creates a plugin layer object from parsed values; throws with the plugin's diagnostic.

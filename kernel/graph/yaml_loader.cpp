@@ -64,7 +64,8 @@ private:
     std::vector<int> lookup(const scope& s, const YAML::Node& ref) const;
     std::vector<int> run_nodes(scope& s, const YAML::Node& list, std::vector<int> first_input);
     std::vector<int> add_any(scope& s, const std::string& local, const YAML::Node& node,
-                             const std::string& type, const std::vector<int>& inputs);
+                             const std::string& type, const std::vector<int>& inputs,
+                             const std::vector<source_loc>& input_where);
     std::vector<int> add_block(scope& s, const std::string& full, const YAML::Node& node,
                                const YAML::Node& block, const std::vector<int>& inputs);
 
@@ -252,8 +253,12 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
     for (std::size_t i : order) {
         const item& it = items[i];
         std::vector<int> in;
+        std::vector<source_loc> in_where;  // each explicit reference, for shape errors
         if (!it.refs.empty()) {
-            for (const auto& r : it.refs) in.push_back(lookup(s, r)[0]);
+            for (const auto& r : it.refs) {
+                in.push_back(lookup(s, r)[0]);
+                in_where.push_back(loc_of(r, file_));
+            }
         } else if (it.no_inputs) {
         } else if (!it.implicit.empty()) {
             in = {s.names.at(it.implicit)[0]};
@@ -266,7 +271,8 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
         std::vector<int> out;
         for (std::int64_t k = 0; k < times; ++k) {
             const std::string local = rep ? cat(it.name, '.', k) : it.name;
-            out = add_any(s, local, it.node, it.type, k == 0 ? in : std::vector<int>{out[0]});
+            out = k == 0 ? add_any(s, local, it.node, it.type, in, in_where)
+                         : add_any(s, local, it.node, it.type, {out[0]}, {});
         }
         s.names[it.name] = out;
     }
@@ -275,7 +281,8 @@ std::vector<int> loader::run_nodes(scope& s, const YAML::Node& list, std::vector
 }
 
 std::vector<int> loader::add_any(scope& s, const std::string& local, const YAML::Node& node,
-                                 const std::string& type, const std::vector<int>& inputs) {
+                                 const std::string& type, const std::vector<int>& inputs,
+                                 const std::vector<source_loc>& input_where) {
     const std::string full = s.prefix + local;
     if (blocks_.IsMap()) {
         const YAML::Node& blocks = blocks_;
@@ -296,7 +303,8 @@ std::vector<int> loader::add_any(scope& s, const std::string& local, const YAML:
         }
     }
     auto values = parse_params(*t, node, node_keys, s.subst, file_, full);
-    return b_.add_layer(full, *t, std::move(values), inputs, loc_of(node, file_), s.group);
+    return b_.add_layer(full, *t, std::move(values), inputs, loc_of(node, file_), s.group,
+                        input_where);
 }
 
 std::vector<int> loader::add_block(scope& outer, const std::string& full, const YAML::Node& node,
@@ -338,6 +346,8 @@ std::vector<int> loader::add_block(scope& outer, const std::string& full, const 
     for (std::size_t i = 0; i < inputs.size(); ++i) inner.names[in_names[i]] = {inputs[i]};
     std::vector<int> out = run_nodes(inner, block["nodes"], inputs);
     if (const YAML::Node o = block["output"]) out = lookup(inner, o);
+    if (g_.tensors[out[0]].name.rfind(full + ".", 0) == 0)
+        b_.show_as(out[0], full);  // messages call the block's output by the node's name
     --block_depth_;
     return out;
 }

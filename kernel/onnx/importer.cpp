@@ -247,12 +247,14 @@ std::string context::ref_of(const std::string& onnx_name) {
                           {"dtype", k.integer ? "i64" : "f32"}};
     add_node(name, "constant", {}, p, {{"value", k}});
     node = saved;
-    refs_[onnx_name] = name;
+    bind(onnx_name, name);
     return name;
 }
 
 void context::bind(const std::string& onnx_name, const std::string& ref) {
     refs_[onnx_name] = ref;
+    if (const auto it = tensor_of_ref_.find(ref); it != tensor_of_ref_.end())
+        b_.show_as(it->second, onnx_name);  // shape errors name the model's tensors
 }
 
 std::string context::emit(const std::string& type, const std::vector<std::string>& inputs,
@@ -263,6 +265,9 @@ std::string context::emit(const std::string& type, const std::vector<std::string
     const std::string name = unique_name(base + suffix);
     try {
         add_node(name, type, inputs, params, weights);
+    } catch (const shape_error& e) {  // named with the model's tensor names (show_as)
+        throw error(cat(file_, ": shape mismatch in ", node_label(), " (", node->op_type(),
+                        "): ", e.detail()));
     } catch (...) {  // e.g. shapes that do not fit: name the ONNX node, keep the layer's reason
         std::throw_with_nested(error(cat(file_, ": ", node_label(), " (", node->op_type(),
                                          ") as layer '", name, "' (", type, ")")));
@@ -343,6 +348,7 @@ void context::add_input(const onnx::ValueInfoProto& v, std::optional<std::int64_
     sdk::shape s = sdk::shape::of_rank(static_cast<std::uint32_t>(dims.size()));
     for (std::size_t i = 0; i < dims.size(); ++i) s[i] = dims[i];
     tensor_of_ref_[name] = b_.add_input(name, s);
+    b_.show_as(tensor_of_ref_[name], v.name());
     refs_[v.name()] = name;
     inputs_.insert(name);
     input_lines_.push_back(cat("  ", name, ": ", fmt_list(dims)));

@@ -140,6 +140,26 @@ std::vector<float> random_weight(const weight_info& w, std::uint64_t seed) {
     return out;
 }
 
+namespace {
+// A weight whose shape differs: names the tensor, both shapes, and the layer (with its inputs)
+// that declared the expected one, at that layer's place in the network file.
+[[noreturn]] void throw_wrong_shape(const graph& g, const weight_info& w, const std::string& path,
+                                    const std::vector<std::int64_t>& got) {
+    std::string msg = cat(path, ": tensor '", w.name, "' has shape ", got,
+                          ", the network expects ", w.shape);
+    if (w.node < 0) throw error(msg);
+    const node& n = g.nodes[static_cast<std::size_t>(w.node)];
+    msg += cat(" (layer '", n.name, "' (", n.type->api->type, ")");
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+        const tensor_info& t = g.tensors[static_cast<std::size_t>(n.inputs[i])];
+        msg += cat(i ? ", '" : " on '", t.name, "' ", t.shape);
+    }
+    msg += ")";
+    if (n.where.line > 0) throw located_error(n.where, msg);
+    throw error(msg);
+}
+}  // namespace
+
 weight_store bind_weights(const graph& g, std::shared_ptr<safetensors_file> file,
                           std::optional<std::uint64_t> random_seed) {
     weight_store s;
@@ -163,9 +183,7 @@ weight_store bind_weights(const graph& g, std::shared_ptr<safetensors_file> file
         }
         if (e) {
             const std::vector<std::int64_t> want(w.shape.dims().begin(), w.shape.dims().end());
-            if (e->shape != want)
-                throw error(cat(file->path(), ": tensor '", w.name, "' has shape ", e->shape,
-                                ", the network expects ", w.shape));
+            if (e->shape != want) throw_wrong_shape(g, w, file->path(), e->shape);
             if (e->dtype != "F32")
                 throw error(cat(file->path(), ": tensor '", w.name, "' is ", e->dtype,
                                 ", expected F32"));

@@ -3,6 +3,7 @@
 // and reads each input through strides that are 0 along its broadcast dims.
 #include "add.hpp"
 
+#include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
 
 #include <algorithm>
@@ -14,16 +15,17 @@ namespace {
 
 using strides = std::array<std::int64_t, CNNKIT_MAX_RANK>;
 
-// The numpy broadcast of shapes a and b (right-aligned; a dim of 1 stretches), or an error.
-sdk::shape broadcast(const char* type, const sdk::shape& a, const sdk::shape& b, std::size_t i) {
+// The numpy broadcast of shapes a and b (right-aligned; a dim of 1 stretches), or an error
+// naming input i (shape b) and input j (shape a), the earlier input it conflicts with.
+sdk::shape broadcast(const sdk::shape& a, const sdk::shape& b, std::size_t i, std::size_t j) {
     const std::uint32_t rank = std::max(a.rank(), b.rank());
     sdk::shape out = sdk::shape::of_rank(rank);
     for (std::uint32_t d = 0; d < rank; ++d) {
         const std::int64_t da = d + a.rank() >= rank ? a[d + a.rank() - rank] : 1;
         const std::int64_t db = d + b.rank() >= rank ? b[d + b.rank() - rank] : 1;
-        sdk::expect(da == db || da == 1 || db == 1, type, ": input ", i, " ", b,
-                    " does not broadcast with ", a, i > 1 ? " (inputs before it)" : " (input 0)",
-                    ": dim ", da, " vs ", db);
+        sdk::expect(da == db || da == 1 || db == 1, sdk::input_ref{i, b},
+                    " does not broadcast with ", sdk::input_ref{j, a}, ": dim ", d,
+                    " (right-aligned) is ", db, " vs ", da);
         out[d] = da == 1 ? db : da;
     }
     return out;
@@ -55,9 +57,10 @@ struct binary {
                     " inputs, got ", in.size());
         sdk::shape out = in[0];
         for (std::size_t i = 0; i < in.size(); ++i) {
-            sdk::expect(in[i].type() == sdk::dtype::f32, type, " needs float32 inputs, input ",
-                        i, " is ", in[i]);
-            if (i > 0) out = broadcast(type, out, in[i], i);
+            sdk::expect(in[i].type() == sdk::dtype::f32, type, " needs float32 inputs, got ",
+                        sdk::input_ref{i, in[i]});
+            for (std::size_t j = 0; j < i; ++j) (void)broadcast(in[j], in[i], i, j);  // pairwise
+            if (i > 0) out = broadcast(out, in[i], i, 0);
         }
         return out;
     }

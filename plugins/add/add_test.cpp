@@ -64,9 +64,16 @@ TEST_CASE("add: [1] + [2,3] gives [2,3], and [2,1,4] * [1,3,1] gives [2,3,4]", "
 
 TEST_CASE("add: shapes that do not broadcast are refused, naming both", "[add][shape]") {
     REQUIRE_THROWS_WITH(testing::infer_layer("add", "{}", {{2, 3}, {4}}),
-                        Catch::Contains("add: input 1 {4} does not broadcast with {2, 3}"));
+                        Catch::Contains("shape mismatch in layer 'layer' (add): 'x1' {4} does not "
+                                        "broadcast with 'x0' {2, 3}: dim 1 (right-aligned) is 4 "
+                                        "vs 3"));
     REQUIRE_THROWS_WITH(testing::infer_layer("mul", "{}", {{2, 3}, {1, 3}, {5, 1, 2}}),
-                        Catch::Contains("mul: input 2 {5, 1, 2} does not broadcast with {2, 3}"));
+                        Catch::Contains("(mul): 'x2' {5, 1, 2} does not broadcast with 'x0' "
+                                        "{2, 3}: dim 2 (right-aligned) is 2 vs 3"));
+    // The conflict is named against the input it conflicts with, not the running broadcast.
+    REQUIRE_THROWS_WITH(testing::infer_layer("add", "{}", {{1, 3}, {2, 1}, {4, 3}}),
+                        Catch::Contains("'x2' {4, 3} does not broadcast with 'x1' {2, 1}: dim 0 "
+                                        "(right-aligned) is 4 vs 2"));
 }
 
 TEST_CASE("add: sub and div take exactly two inputs", "[add][shape]") {

@@ -2,6 +2,7 @@
 // is the inputs' rows laid end to end, so the kernel is one memcpy per (row, input).
 #include "concat.hpp"
 
+#include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
 
 #include <cstring>
@@ -29,11 +30,13 @@ struct concat_layer {
         const std::uint32_t axis = axis_of(p, in[0]);
         sdk::shape out = in[0];
         for (std::size_t i = 1; i < in.size(); ++i) {
-            bool same = in[i].rank() == in[0].rank() && in[i].type() == in[0].type();
-            for (std::uint32_t d = 0; same && d < in[0].rank(); ++d)
-                same = d == axis || in[i][d] == in[0][d];
-            sdk::expect(same, "concat input ", i, " ", in[i], " does not match input 0 ", in[0],
-                        " outside axis ", axis);
+            sdk::expect(in[i].rank() == in[0].rank() && in[i].type() == in[0].type(),
+                        sdk::input_ref{i, in[i]}, " cannot be concatenated with ",
+                        sdk::input_ref{0, in[0]}, ": rank or element type differs");
+            for (std::uint32_t d = 0; d < in[0].rank(); ++d)
+                sdk::expect(d == axis || in[i][d] == in[0][d], sdk::input_ref{i, in[i]},
+                            " does not match ", sdk::input_ref{0, in[0]}, " outside axis ", axis,
+                            ": dim ", d, " is ", in[i][d], " vs ", in[0][d]);
             out[axis] += in[i][axis];
         }
         return out;

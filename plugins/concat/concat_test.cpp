@@ -41,9 +41,11 @@ TEST_CASE("concat: a mismatch outside the axis names both shapes and the input",
           "[concat][shape]") {
     REQUIRE_THROWS_WITH(
         testing::infer_layer("concat", "{}", {{1, 2, 4, 4}, {1, 3, 4, 4}, {1, 2, 5, 4}}),
-        Catch::Contains("concat input 2 {1, 2, 5, 4} does not match input 0 {1, 2, 4, 4}"));
+        Catch::Contains("shape mismatch in layer 'layer' (concat): 'x2' {1, 2, 5, 4} does not "
+                        "match 'x0' {1, 2, 4, 4} outside axis 1: dim 2 is 5 vs 4"));
     REQUIRE_THROWS_WITH(testing::infer_layer("concat", "{}", {{1, 2, 4}, {1, 2}}),
-                        Catch::Contains("input 1 {1, 2} does not match input 0 {1, 2, 4}"));
+                        Catch::Contains("'x1' {1, 2} cannot be concatenated with 'x0' {1, 2, 4}: "
+                                        "rank or element type differs"));
 }
 
 TEST_CASE("concat: an axis outside the rank is refused", "[concat][shape]") {

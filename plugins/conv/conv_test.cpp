@@ -148,6 +148,6 @@ TEST_CASE("conv: a residual input is added after the bias and before the activat
     testing::check_close(r.outputs[0], {2, 5, 7, 6}, want);
     REQUIRE_THROWS_WITH(testing::infer_layer("conv", "{out_channels: 5, residual: true}",
                                              {{1, 3, 7, 6}, {1, 4, 5, 4}}),
-                        Catch::Contains("conv residual input {1, 4, 5, 4} must have the output's "
-                                        "shape {1, 5, 5, 4}"));
+                        Catch::Contains("(conv): residual 'x1' {1, 4, 5, 4} must have the "
+                                        "output's shape {1, 5, 5, 4} (of 'x0' {1, 3, 7, 6})"));
 }

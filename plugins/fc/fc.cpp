@@ -2,6 +2,7 @@
 // (row tile, column tile) blocks of the output, spread over the host's threads.
 #include "fc.hpp"
 
+#include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
 
 #include <algorithm>
@@ -75,20 +76,22 @@ gemm_dims gemm_dims_of(const gemm_params& p, std::span<const sdk::shape> in) {
                 in.size());
     for (std::size_t i = 0; i < 2; ++i)
         sdk::expect(in[i].rank() == 2 && in[i].type() == sdk::dtype::f32, "gemm ",
-                    i ? "B" : "A", " must be a float32 matrix, got ", in[i]);
+                    i ? "B " : "A ", sdk::input_ref{i, in[i]}, " must be a float32 matrix");
     const sdk::shape &a = in[0], &b = in[1];
     gemm_dims g{p.trans_a ? a[1] : a[0], p.trans_b ? b[0] : b[1], p.trans_a ? a[0] : a[1]};
     const std::int64_t kb = p.trans_b ? b[1] : b[0];
     const auto yes_no = [](bool v) { return v ? "true" : "false"; };
-    sdk::expect(g.k == kb, "gemm inner dims differ: A ", a, " (trans_a ", yes_no(p.trans_a),
-                ") has K = ", g.k, ", B ", b, " (trans_b ", yes_no(p.trans_b), ") has K = ", kb);
+    sdk::expect(g.k == kb, "gemm inner dims differ: A ", sdk::input_ref{0, a}, " (trans_a ",
+                yes_no(p.trans_a), ") has K = ", g.k, ", B ", sdk::input_ref{1, b}, " (trans_b ",
+                yes_no(p.trans_b), ") has K = ", kb);
     if (in.size() == 3) {
         const sdk::shape& cs = in[2];
         g.c_rows = cs.rank() == 2 ? cs[0] : 1;
         g.c_cols = cs[cs.rank() - 1];
         sdk::expect(cs.type() == sdk::dtype::f32 && cs.rank() <= 2 &&
                         (g.c_rows == 1 || g.c_rows == g.m) && (g.c_cols == 1 || g.c_cols == g.n),
-                    "gemm C ", cs, " does not broadcast to {", g.m, ", ", g.n, "}");
+                    "gemm C ", sdk::input_ref{2, cs}, " does not broadcast to {", g.m, ", ", g.n,
+                    "} (A ", sdk::input_ref{0, a}, " times B ", sdk::input_ref{1, b}, ")");
     }
     return g;
 }

@@ -85,12 +85,13 @@ TEST_CASE("gemm: trans flags pick M, N, K; C must broadcast to [M, N]", "[fc][ge
           sdk::shape{3, 7});
     CHECK(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {3, 1}})[0] == sdk::shape{3, 7});
     REQUIRE_THROWS_WITH(testing::infer_layer("gemm", "{}", {{3, 5}, {4, 7}}),
-                        Catch::Contains("gemm inner dims differ: A {3, 5} (trans_a false) has "
-                                        "K = 5, B {4, 7} (trans_b false) has K = 4"));
+                        Catch::Contains("gemm inner dims differ: A 'x0' {3, 5} (trans_a false) "
+                                        "has K = 5, B 'x1' {4, 7} (trans_b false) has K = 4"));
     REQUIRE_THROWS_WITH(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {2, 7}}),
-                        Catch::Contains("gemm C {2, 7} does not broadcast to {3, 7}"));
+                        Catch::Contains("gemm C 'x2' {2, 7} does not broadcast to {3, 7} (A 'x0' "
+                                        "{3, 5} times B 'x1' {5, 7})"));
     REQUIRE_THROWS_WITH(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {3}}),
-                        Catch::Contains("gemm C {3} does not broadcast to {3, 7}"));
+                        Catch::Contains("gemm C 'x2' {3} does not broadcast to {3, 7}"));
 }
 
 TEST_CASE("gemm: CPU matches the reference for every trans and C broadcast", "[fc][gemm][cpu]") {

@@ -6,6 +6,7 @@
 // "j.k.0", "j.k.1" (down step k).
 #include "hr_fuse.hpp"
 
+#include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
 
 namespace cnnkit::plugins::hr_fuse {
@@ -24,14 +25,16 @@ struct hr_fuse_layer {
                     " is not one of the ", in.size(), " streams");
         for (std::size_t j = 0; j < in.size(); ++j) {
             sdk::expect(in[j].rank() == 4 && in[j].n() == in[0].n(),
-                        "hr_fuse streams must be NCHW with one batch size, got ", in[j]);
+                        "hr_fuse streams must be NCHW with one batch size: stream ", j, " ",
+                        sdk::input_ref{j, in[j]}, ", stream 0 ", sdk::input_ref{0, in[0]});
             if (j == 0) continue;
             const auto half = [](std::int64_t x) { return (x + 1) / 2; };
             sdk::expect(in[j].h() == half(in[j - 1].h()) && in[j].w() == half(in[j - 1].w()),
-                        "stream ", j, " ", in[j], " must have half the resolution of stream ",
-                        j - 1, " ", in[j - 1]);
+                        "stream ", j, " ", sdk::input_ref{j, in[j]},
+                        " must have half the resolution of stream ", j - 1, " ",
+                        sdk::input_ref{j - 1, in[j - 1]});
             sdk::expect(in[j].h() << 1 == in[j - 1].h() && in[j].w() << 1 == in[j - 1].w(),
-                        "stream ", j - 1, " ", in[j - 1],
+                        "stream ", j - 1, " ", sdk::input_ref{j - 1, in[j - 1]},
                         " must have even height and width to be upsampled back to");
         }
         return in[static_cast<std::size_t>(p.output)];

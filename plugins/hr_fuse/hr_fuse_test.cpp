@@ -59,10 +59,12 @@ TEST_CASE("hr_fuse: stream 2 reaches down from stream 0 in two strided 3x3 steps
 TEST_CASE("hr_fuse: streams that do not halve in resolution are refused", "[hr_fuse][shape]") {
     const std::vector<sdk::shape> odd = {{1, 8, 6, 6}, {1, 16, 3, 3}, {1, 32, 2, 2}};
     CHECK_THROWS_WITH(testing::infer_layer("hr_fuse", "{output: 0}", odd),
-                      Catch::Contains("must have even height and width"));
+                      Catch::Contains("(hr_fuse): stream 1 'x1' {1, 16, 3, 3} must have even "
+                                      "height and width"));
     const std::vector<sdk::shape> wrong = {{1, 8, 16, 16}, {1, 16, 8, 8}, {1, 32, 3, 3}};
     CHECK_THROWS_WITH(testing::infer_layer("hr_fuse", "{output: 0}", wrong),
-                      Catch::Contains("must have half the resolution of stream 1"));
+                      Catch::Contains("stream 2 'x2' {1, 32, 3, 3} must have half the "
+                                      "resolution of stream 1 'x1' {1, 16, 8, 8}"));
     CHECK_THROWS_WITH(testing::infer_layer("hr_fuse", "{output: 3}", wrong),
                       Catch::Contains("output 3 is not one of the 3 streams"));
 }

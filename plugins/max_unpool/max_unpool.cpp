@@ -2,6 +2,7 @@
 // value to the flat NCHW index its pooling recorded (indices are checked before any write).
 #include "max_unpool.hpp"
 
+#include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
 
 #include <algorithm>
@@ -17,8 +18,8 @@ sdk::shape output_shape(const params& p, std::span<const sdk::shape> in) {
                 "max_unpool values must be float32 NCHW, got ", x);
     sdk::shape want_i = x;
     want_i.raw.dtype = CNNKIT_DTYPE_I64;
-    sdk::expect(in[1] == want_i, "max_unpool indices must be int64 of the values' shape ", x,
-                ", got ", in[1]);
+    sdk::expect(in[1] == want_i, "indices ", sdk::input_ref{1, in[1]},
+                " must be int64 of the shape of the values ", sdk::input_ref{0, x});
     sdk::expect(p.kernel[0] > 0 && p.kernel[1] > 0 && p.stride[0] >= 0 && p.stride[1] >= 0,
                 "max_unpool kernel ", p.kernel, " must be positive and stride ", p.stride,
                 " >= 0");

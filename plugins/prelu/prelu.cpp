@@ -3,6 +3,7 @@
 // input 0 (ONNX PRelu). Either way the kernel reads the slope through per-dim strides.
 #include "prelu.hpp"
 
+#include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
 
 #include <algorithm>
@@ -52,7 +53,8 @@ struct prelu_layer {
             const std::int64_t ds = slope[slope.rank() - 1 - k], dx = x[x.rank() - 1 - k];
             ok = ds == dx || ds == 1;
         }
-        sdk::expect(ok, "prelu slope ", slope, " does not broadcast to input ", x,
+        sdk::expect(ok, "slope ", sdk::input_ref{1, slope}, " does not broadcast to ",
+                    sdk::input_ref{0, x},
                     " (unidirectional: each slope dim is 1 or equal to the input's)");
         return x;
     }

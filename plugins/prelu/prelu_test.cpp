@@ -38,9 +38,9 @@ TEST_CASE("prelu: one input declares a [C] weight", "[prelu][shape]") {
 
 TEST_CASE("prelu: a slope that does not broadcast to the input is refused", "[prelu][shape]") {
     REQUIRE_THROWS_WITH(testing::infer_layer("prelu", "{}", {{2, 8, 5, 5}, {8}}),
-                        Catch::Contains("slope {8} does not broadcast to input {2, 8, 5, 5}"));
+                        Catch::Contains("slope 'x1' {8} does not broadcast to 'x0' {2, 8, 5, 5}"));
     REQUIRE_THROWS_WITH(testing::infer_layer("prelu", "{}", {{8, 5}, {2, 8, 5}}),
-                        Catch::Contains("slope {2, 8, 5} does not broadcast to input {8, 5}"));
+                        Catch::Contains("slope 'x1' {2, 8, 5} does not broadcast to 'x0' {8, 5}"));
 }
 
 TEST_CASE("prelu: CPU with a learned slope matches the reference", "[prelu][cpu]") {
