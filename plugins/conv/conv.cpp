@@ -139,7 +139,13 @@ struct conv_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.oc * g.oh * g.ow * (g.c / p.groups) * p.kernel[0] * p.kernel[1];
     }
+    using state = winograd_weights;
+    static void prepare(const params& p, state& s, std::span<const sdk::shape> in,
+                        std::span<const cnnkit_tensor> w) {
+        winograd_prepare(p, in[0], sdk::const_tensor{&w[0]}.f32(), s);
+    }
     static void run(const params& p, const sdk::call& c) {
+        if (winograd_run(p, c.state<state>(), c)) return;
         const geometry g = geometry_of(p, c.in(0).shape());
         const float* x = c.in(0).f32();
         const float* wt = c.w(0).f32();
