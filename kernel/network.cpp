@@ -2,9 +2,38 @@
 #include "network.hpp"
 
 #include "onnx/importer.hpp"
+
+#include <cstddef>
 #include <iostream>
 
 namespace cnnkit::kernel {
+namespace {
+
+// Hands every layer that asks for it its final weights (after fusion), so it can derive packed
+// or transformed data once at load rather than in each run (plugin_abi.h, `prepare`).
+void prepare_layers(const graph& g, const weight_store& w) {
+    for (const node& nd : g.nodes) {
+        const cnnkit_layer_api& api = *nd.type->api;
+        if (api.struct_size < offsetof(cnnkit_layer_api, prepare) + sizeof api.prepare ||
+            !api.prepare)
+            continue;
+        std::vector<cnnkit_shape> in;
+        for (int t : nd.inputs) in.push_back(g.tensors[t].shape.raw);
+        std::vector<cnnkit_tensor> ws;
+        for (int id : nd.weights)
+            ws.push_back({g.weights[id].shape.raw, const_cast<float*>(w.data[id])});
+        cnnkit_diag d{};
+        try {
+            check_status(api.prepare(nd.self.get(), in.data(), static_cast<std::uint32_t>(in.size()),
+                                     ws.data(), static_cast<std::uint32_t>(ws.size()), &d),
+                         d, *nd.type, "prepare");
+        } catch (const std::exception&) {
+            std::throw_with_nested(error(cat("layer '", nd.name, "' (", api.type, ")")));
+        }
+    }
+}
+
+}  // namespace
 
 std::unique_ptr<network> network::load(const registry& reg, const std::filesystem::path& model,
                                        const network_options& opt) {
@@ -41,6 +70,7 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
     n->source_ = n->g_;
     if (opt.fuse) n->fusion_ = fuse_graph(n->g_, n->weights_);
+    prepare_layers(n->g_, n->weights_);
     n->plan_ = make_plan(n->g_, opt.planning);
     if (opt.backend != "cpu" && opt.backend != "vulkan" && opt.backend != "auto")
         throw error(cat("unknown backend '", opt.backend, "' (expected cpu, vulkan or auto)"));

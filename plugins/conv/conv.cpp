@@ -183,7 +183,13 @@ struct conv_layer {
         return static_cast<std::uint64_t>(tiling_of(p, geometry_of(p, in[0])).shared_floats()) *
                sizeof(float);
     }
+    using state = winograd_weights;
+    static void prepare(const params& p, state& s, std::span<const sdk::shape> in,
+                        std::span<const cnnkit_tensor> w) {
+        winograd_prepare(p, in[0], sdk::const_tensor{&w[0]}.f32(), s);
+    }
     static void run(const params& p, const sdk::call& c) {
+        if (winograd_run(p, c.state<state>(), c)) return;
         const geometry g = geometry_of(p, c.in(0).shape());
         const tiling t = tiling_of(p, g);
         const float* x = c.in(0).f32();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cnnkit/gpu.hpp>
+#include <cnnkit/layer.hpp>
 #include <cnnkit/params.hpp>
 
 #include <vector>
@@ -30,6 +31,19 @@ struct geometry {
     std::int64_t pad_t, pad_l;
 };
 geometry geometry_of(const params& p, const sdk::shape& in);
+
+// Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, one group (winograd.cpp). The filters,
+// transformed once by winograd_prepare (empty `u` = this conv takes the GEMM path), live in the
+// layer object; CNNKIT_CONV_ALGO=gemm turns Winograd off, =winograd forces it on every conv it
+// supports (tests), unset or auto leaves the choice to a size rule. Read at load.
+struct winograd_weights {
+    std::vector<float> u;  // [36][out_channels][in_channels]: G g G^T per filter
+    std::int64_t k = 0, c = 0;
+    std::int32_t isa = 0;  // which compiled transform code runs (winograd.cpp)
+};
+void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s);
+// Runs the conv by Winograd and returns true, or returns false (not prepared for this input).
+bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c);
 
 // Vulkan kernels (conv_vk.cpp).
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <random>
 
 using namespace cnnkit;
@@ -150,4 +151,97 @@ TEST_CASE("conv: a residual input is added after the bias and before the activat
                                              {{1, 3, 7, 6}, {1, 4, 5, 4}}),
                         Catch::Contains("(conv): residual 'x1' {1, 4, 5, 4} must have the "
                                         "output's shape {1, 5, 5, 4} (of 'x0' {1, 3, 7, 6})"));
+}
+
+namespace {
+// Sets an environment variable for one scope (conv reads CNNKIT_CONV_* when a network loads).
+struct scoped_env {
+    std::string name;
+    scoped_env(const char* n, const char* v) : name(n) { setenv(n, v, 1); }
+    ~scoped_env() { unsetenv(name.c_str()); }
+};
+
+// Winograd F(4x4, 3x3) rounds differently from the direct sum: its transforms scale terms by up
+// to 8x25 and cancel them again, so the error grows with the filter's fan-in. Measured on these
+// cases: at most 3e-6 absolute on outputs of magnitude 0.5-2; the bound leaves 10x headroom.
+constexpr float winograd_rtol = 1e-4f, winograd_atol = 3e-5f;
+}  // namespace
+
+TEST_CASE("conv: Winograd matches direct convolution on odd sizes, pads 0-2 and edge tiles",
+          "[conv][cpu][winograd]") {
+    const scoped_env algo("CNNKIT_CONV_ALGO", "winograd");
+    // {n, c, k, h, w, top, left, bottom, right}: outputs not multiples of 4 (partial edge tiles),
+    // C and K not multiples of 16, more tiles than one block (56x56), asymmetric pads.
+    const struct { int n, c, k, h, w, pt, pl, pb, pr; } cases[] = {
+        {1, 3, 5, 3, 3, 0, 0, 0, 0},     {2, 17, 19, 9, 7, 1, 1, 1, 1},
+        {1, 33, 20, 13, 11, 2, 2, 2, 2}, {1, 16, 48, 6, 10, 0, 1, 2, 0},
+        {1, 24, 40, 56, 57, 1, 1, 1, 1}, {1, 70, 35, 5, 21, 2, 0, 1, 2}};
+    for (const char* isa : {"generic", "avx2", "best"}) {
+        const scoped_env target("CNNKIT_CONV_ISA", isa);
+        for (const auto& k : cases) {
+            const int oh = k.h + k.pt + k.pb - 2, ow = k.w + k.pl + k.pr - 2;
+            const std::string params = cnnkit::cat("{out_channels: ", k.k, ", kernel: 3, pad: [",
+                                                   k.pt, ", ", k.pl, ", ", k.pb, ", ", k.pr, "]}");
+            INFO(isa << " " << params << " on " << k.n << "x" << k.c << "x" << k.h << "x" << k.w);
+            const auto x = testing::random_tensor({k.n, k.c, k.h, k.w}, 21 + k.c);
+            const auto r = run_layer("conv", params, {x}, 8 + k.k);
+            const auto want = reference(x, r.weights[0], &r.weights[1], k.k, 3, 3, 1, 1, k.pt,
+                                        k.pl, oh, ow, 1, 1, 1);
+            testing::check_close(r.outputs[0], {k.n, k.k, oh, ow}, want, winograd_rtol,
+                                 winograd_atol);
+        }
+    }
+}
+
+TEST_CASE("conv: Winograd adds bias, then the residual, then applies relu", "[conv][cpu][winograd]") {
+    const scoped_env algo("CNNKIT_CONV_ALGO", "winograd");
+    const auto x = testing::random_tensor({2, 20, 11, 14}, 31);
+    const auto res = testing::random_tensor({2, 18, 11, 14}, 32, -2, 2);
+    for (const char* act : {"relu", "relu6", "sigmoid"}) {
+        INFO(act);
+        const auto r = run_layer("conv", cnnkit::cat("{out_channels: 18, kernel: 3, pad: 1, "
+                                                     "residual: true, activation: ", act, "}"),
+                                 {x, res}, 6);
+        auto want = reference(x, r.weights[0], &r.weights[1], 18, 3, 3, 1, 1, 1, 1, 11, 14, 1, 1, 1);
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            const float v = want[i] + res.f32()[i];
+            want[i] = act[4] == '6'   ? std::min(std::max(v, 0.0f), 6.0f)
+                      : act[0] == 'r' ? std::max(v, 0.0f)
+                                      : 1.0f / (1.0f + std::exp(-v));
+        }
+        testing::check_close(r.outputs[0], {2, 18, 11, 14}, want, winograd_rtol, winograd_atol);
+    }
+}
+
+TEST_CASE("conv: Winograd and the GEMM path agree, and a bad CNNKIT_CONV_ALGO is refused",
+          "[conv][cpu][winograd]") {
+    const auto x = testing::random_tensor({1, 64, 28, 28}, 41);
+    const std::string params = "{out_channels: 32, kernel: 3, pad: 1, activation: relu}";
+    testing::layer_result gemm, wino;
+    {
+        const scoped_env algo("CNNKIT_CONV_ALGO", "gemm");
+        gemm = run_layer("conv", params, {x}, 3);
+    }
+    wino = run_layer("conv", params, {x}, 3);  // auto: 64 channels at 28x28 takes Winograd
+    const float* g = gemm.outputs[0].f32();
+    testing::check_close(wino.outputs[0], {1, 32, 28, 28},
+                         std::vector<float>(g, g + 32 * 28 * 28), winograd_rtol, winograd_atol);
+    const scoped_env bad("CNNKIT_CONV_ALGO", "fast");
+    std::string chain;  // the error and what it was nested in, as the host prints them
+    try {
+        run_layer("conv", params, {x}, 3);
+    } catch (const std::exception& e) {
+        std::function<void(const std::exception&)> walk = [&](const std::exception& ex) {
+            chain += cnnkit::cat(ex.what(), "\n");
+            try {
+                std::rethrow_if_nested(ex);
+            } catch (const std::exception& inner) {
+                walk(inner);
+            }
+        };
+        walk(e);
+    }
+    CHECK_THAT(chain, Catch::Contains("layer 'layer' (conv)") &&
+                          Catch::Contains("libcnnkit_conv.so: CNNKIT_CONV_ALGO must be gemm, "
+                                          "winograd or auto, got 'fast'"));
 }

@@ -12,6 +12,11 @@
 //   static void run(const params&, const call&);                                  // CPU kernel
 //   static void expand(const params&, std::span<const shape> in, builder&);       // composites
 //   static std::vector<gpu::dispatch> vulkan(const params&, const gpu::call&);     // gpu.hpp
+//   using state = my_state;  // optional, with prepare: data derived from the weights, kept in
+//   static void prepare(const params&, state&, std::span<const shape> in,   // the layer object
+//                       std::span<const cnnkit_tensor> weights);  // at load and on reload;
+//                       // run() reads it as c.state<my_state>() (default-constructed if the
+//                       // host never called prepare)
 #pragma once
 
 #include <cnnkit/error.hpp>
@@ -45,7 +50,10 @@ struct call {
     std::span<const cnnkit_tensor> w_;
     std::span<cnnkit_tensor> out_;
     void* workspace;
+    const void* state_ = nullptr;  // the layer's prepared state (layers declaring `state`)
 
+    template <class S>
+    const S& state() const { return *static_cast<const S*>(state_); }
     const_tensor in(std::size_t i) const { return {&in_[i]}; }
     const_tensor w(std::size_t i) const { return {&w_[i]}; }
     tensor out(std::size_t i) const { return {&out_[i]}; }
@@ -110,17 +118,31 @@ inline std::vector<shape> to_shapes(const cnnkit_shape* in, std::uint32_t n) {
     return std::vector<shape>(in, in + n);
 }
 
+// The layer object behind `self`: the params, plus the prepared state when the layer has one.
+template <class L>
+struct instance {
+    typename L::params params;
+};
+template <class L>
+    requires requires { typename L::state; }
+struct instance<L> {
+    typename L::params params;
+    typename L::state state;
+};
+
 template <class L>
 struct layer_entry {
     using P = typename L::params;
+    using I = instance<L>;
+    static constexpr bool has_state = requires { typename L::state; };
 
     static cnnkit_status create(const cnnkit_param_value* v, std::uint32_t n, void** self,
                                 cnnkit_diag* d) {
         return guarded(d, CNNKIT_STATUS_BAD_PARAM,
-                       [&] { *self = new P(params_from_values<P>(v, n)); });
+                       [&] { *self = new I{params_from_values<P>(v, n)}; });
     }
-    static void destroy(void* self) { delete static_cast<P*>(self); }
-    static const P& self_of(const void* self) { return *static_cast<const P*>(self); }
+    static void destroy(void* self) { delete static_cast<I*>(self); }
+    static const P& self_of(const void* self) { return static_cast<const I*>(self)->params; }
 
     static cnnkit_status infer(const void* self, const cnnkit_shape* in, std::uint32_t n_in,
                                cnnkit_shape* out, std::uint32_t cap, std::uint32_t* n_out,
@@ -169,8 +191,16 @@ struct layer_entry {
                                  const cnnkit_tensor* w, std::uint32_t n_w, cnnkit_tensor* out,
                                  std::uint32_t n_out, void* ws, cnnkit_diag* d) {
         return guarded(d, CNNKIT_STATUS_INTERNAL, [&] {
-            const call c{sdk::host(host), {in, n_in}, {w, n_w}, {out, n_out}, ws};
+            call c{sdk::host(host), {in, n_in}, {w, n_w}, {out, n_out}, ws};
+            if constexpr (has_state) c.state_ = &static_cast<const I*>(self)->state;
             L::run(self_of(self), c);
+        });
+    }
+    static cnnkit_status prepare(void* self, const cnnkit_shape* in, std::uint32_t n_in,
+                                 const cnnkit_tensor* w, std::uint32_t n_w, cnnkit_diag* d) {
+        return guarded(d, CNNKIT_STATUS_INTERNAL, [&] {
+            I& inst = *static_cast<I*>(self);
+            L::prepare(inst.params, inst.state, to_shapes(in, n_in), {w, n_w});
         });
     }
     static cnnkit_status expand(const void* self, const cnnkit_shape* in, std::uint32_t n_in,
@@ -218,6 +248,7 @@ struct layer_entry {
             if constexpr (requires { &L::macs; }) x.macs = &macs;
             if constexpr (requires { &L::run; }) x.run_cpu = &run_cpu;
             if constexpr (requires { &L::vulkan; }) x.vulkan = &vulkan;
+            if constexpr (has_state && requires { &L::prepare; }) x.prepare = &prepare;
             if constexpr (requires { &L::expand; }) {
                 x.expand = &expand;
                 x.flags |= CNNKIT_LAYER_COMPOSITE;

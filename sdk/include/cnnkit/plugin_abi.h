@@ -200,6 +200,14 @@ typedef struct cnnkit_layer_api {
     cnnkit_status (*vulkan)(const void* self, const cnnkit_shape* in, uint32_t n_in,
                             const cnnkit_shape* out, uint32_t n_out, cnnkit_gpu_dispatch* d,
                             uint32_t capacity, uint32_t* n, cnnkit_diag* diag);
+    /* Optional: the host calls it once this layer object's weights are final (after load-time
+     * fusion, e.g. batch norm folded into a conv) and again whenever they change, before run_cpu
+     * sees them, and never concurrently with run_cpu on the same object. The layer may keep data
+     * derived from the weights (packed or transformed filters) in `self`; it allocates at most
+     * here, not in run_cpu. run_cpu must stay correct when prepare was never called (a host
+     * that predates it). Weights are in declaration order, as run_cpu receives them. */
+    cnnkit_status (*prepare)(void* self, const cnnkit_shape* in, uint32_t n_in,
+                             const cnnkit_tensor* weights, uint32_t n_weights, cnnkit_diag* diag);
 } cnnkit_layer_api;
 
 typedef struct cnnkit_plugin {

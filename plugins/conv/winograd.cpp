@@ -1,0 +1,294 @@
+// winograd.cpp: 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (Lavin & Gray, 2015). Filters
+// are transformed once at load; each job (image, block of 4x4 output tiles, block of output
+// channels) transforms its input tiles, runs 36 GEMMs through the host's sgemm and transforms
+// the products back with the fused bias, residual and activation.
+#include "conv.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace cnnkit::plugins::conv {
+namespace {
+
+constexpr int lanes = 16;  // tiles transformed side by side: one AVX-512 register per value
+
+enum class algo { gemm, automatic, winograd };
+enum isa : std::int32_t { isa_generic = 1, isa_avx2, isa_avx512 };
+
+algo algo_from_env() {
+    const char* v = std::getenv("CNNKIT_CONV_ALGO");
+    if (!v || !*v || std::strcmp(v, "auto") == 0) return algo::automatic;
+    if (std::strcmp(v, "gemm") == 0) return algo::gemm;
+    sdk::expect(std::strcmp(v, "winograd") == 0,
+                "CNNKIT_CONV_ALGO must be gemm, winograd or auto, got '", v, "'");
+    return algo::winograd;
+}
+
+// The best transform code this CPU runs; CNNKIT_CONV_ISA=avx2|generic asks for less (tests).
+isa isa_for_cpu() {
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
+    const char* v = std::getenv("CNNKIT_CONV_ISA");
+    if (v && std::strcmp(v, "generic") == 0) return isa_generic;
+    if (v && std::strcmp(v, "avx2") == 0) return avx2 ? isa_avx2 : isa_generic;
+    return avx512 ? isa_avx512 : avx2 ? isa_avx2 : isa_generic;
+}
+
+// How one conv is cut into jobs.
+struct layout {
+    std::int64_t n, c, k, h, w, oh, ow, pad_t, pad_l;
+    std::int64_t tiles_x, tiles;  // 4x4 output tiles per row, per image
+    std::int64_t tb, kb;          // tiles (a multiple of `lanes`) and channels per job
+    std::int64_t tile_blocks, k_blocks;
+};
+
+std::int64_t round_up(std::int64_t x, std::int64_t m) { return (x + m - 1) / m * m; }
+
+layout layout_of(const geometry& g) {
+    layout q{g.n, g.c, g.oc, g.h, g.w, g.oh, g.ow, g.pad_t, g.pad_l, 0, 0, 0, 0, 0, 0};
+    q.tiles_x = (g.ow + 3) / 4;
+    q.tiles = q.tiles_x * ((g.oh + 3) / 4);
+    // The transformed input block (36 x c x tb floats) stays within about 1 MiB.
+    q.tb = std::clamp<std::int64_t>(262144 / (36 * q.c) / lanes * lanes, lanes, 64);
+    q.tb = std::min(q.tb, round_up(q.tiles, lanes));
+    q.tile_blocks = (q.tiles + q.tb - 1) / q.tb;
+    // Few tile blocks (deep layers): split the output channels too, so threads have work.
+    const std::int64_t spatial = q.n * q.tile_blocks;
+    const std::int64_t split =
+        spatial >= 4 ? 1 : std::min((q.k + 15) / 16, (4 + spatial - 1) / spatial);
+    q.kb = round_up((q.k + split - 1) / split, 16);
+    q.kb = std::min(q.kb, std::max<std::int64_t>(16, 8192 / q.tb / 16 * 16));  // products block
+    q.k_blocks = (q.k + q.kb - 1) / q.kb;
+    return q;
+}
+
+// One dimension of B^T d B: six rows (s, stride ss) of `lanes` tiles into six rows of d.
+[[gnu::always_inline]] inline void input_1d(const float (*s)[lanes], int ss, float (*d)[lanes],
+                                            int ds) {
+    for (int l = 0; l < lanes; ++l) {
+        const float d0 = s[0][l], d1 = s[ss][l], d2 = s[2 * ss][l], d3 = s[3 * ss][l],
+                    d4 = s[4 * ss][l], d5 = s[5 * ss][l];
+        d[0][l] = 4.0f * d0 - 5.0f * d2 + d4;
+        d[ds][l] = -4.0f * (d1 + d2) + (d3 + d4);
+        d[2 * ds][l] = 4.0f * (d1 - d2) + (d4 - d3);
+        d[3 * ds][l] = 2.0f * (d3 - d1) + (d4 - d2);
+        d[4 * ds][l] = 2.0f * (d1 - d3) + (d4 - d2);
+        d[5 * ds][l] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+// One dimension of A^T m A: six rows into four.
+[[gnu::always_inline]] inline void output_1d(const float (*s)[lanes], int ss, float (*d)[lanes],
+                                             int ds) {
+    for (int l = 0; l < lanes; ++l) {
+        const float m0 = s[0][l], m5 = s[5 * ss][l];
+        const float a = s[ss][l] + s[2 * ss][l], b = s[ss][l] - s[2 * ss][l];
+        const float c = s[3 * ss][l] + s[4 * ss][l], e = s[3 * ss][l] - s[4 * ss][l];
+        d[0][l] = m0 + a + c;
+        d[ds][l] = b + 2.0f * e;
+        d[2 * ds][l] = a + 4.0f * c;
+        d[3 * ds][l] = b + 8.0f * e + m5;
+    }
+}
+
+// Top-left input corner of each lane's tile; lanes past `nt` get a corner far outside.
+struct lane_tiles {
+    std::int64_t y[lanes], x[lanes];
+    bool inside = true;  // every lane's 6x6 input patch lies inside the image
+};
+
+lane_tiles tiles_of(const layout& q, std::int64_t t0, std::int64_t nt, int extent) {
+    lane_tiles t;
+    for (int l = 0; l < lanes; ++l) {
+        t.y[l] = l < nt ? (t0 + l) / q.tiles_x * 4 : -1000;
+        t.x[l] = l < nt ? (t0 + l) % q.tiles_x * 4 : -1000;
+        const std::int64_t lim_h = extent == 6 ? q.h : q.oh, lim_w = extent == 6 ? q.w : q.ow;
+        const std::int64_t y = t.y[l] - (extent == 6 ? q.pad_t : 0);
+        const std::int64_t x = t.x[l] - (extent == 6 ? q.pad_l : 0);
+        t.y[l] = y, t.x[l] = x;
+        t.inside &= y >= 0 && x >= 0 && y + extent <= lim_h && x + extent <= lim_w;
+    }
+    return t;
+}
+
+// v[(xi * c + ci) * tb + j] = (B^T d B)[xi] of tile t0 + j, channel ci, for j < round_up(nt).
+[[gnu::always_inline]] inline void transform_input(const layout& q, const float* x,
+                                                   std::int64_t t0, std::int64_t nt, float* v) {
+    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
+        const lane_tiles t = tiles_of(q, t0 + j0, nt - j0, 6);
+        std::int64_t off[lanes];
+        for (int l = 0; l < lanes; ++l) off[l] = t.y[l] * q.w + t.x[l];
+        for (std::int64_t ci = 0; ci < q.c; ++ci) {
+            alignas(64) float d[36][lanes], tmp[36][lanes];
+            const float* plane = x + ci * q.h * q.w;
+            if (t.inside) {
+                for (int r = 0; r < 6; ++r)
+                    for (int j = 0; j < 6; ++j)
+                        for (int l = 0; l < lanes; ++l) d[r * 6 + j][l] = plane[off[l] + r * q.w + j];
+            } else {
+                for (int r = 0; r < 6; ++r)
+                    for (int j = 0; j < 6; ++j)
+                        for (int l = 0; l < lanes; ++l) {
+                            const std::int64_t iy = t.y[l] + r, ix = t.x[l] + j;
+                            d[r * 6 + j][l] = iy >= 0 && iy < q.h && ix >= 0 && ix < q.w
+                                                  ? plane[iy * q.w + ix] : 0.0f;
+                        }
+            }
+            for (int j = 0; j < 6; ++j) input_1d(&d[j], 6, &tmp[j], 6);
+            for (int i = 0; i < 6; ++i) input_1d(&tmp[i * 6], 1, &d[i * 6], 1);
+            for (int xi = 0; xi < 36; ++xi)
+                std::memcpy(v + (xi * q.c + ci) * q.tb + j0, d[xi], sizeof d[xi]);
+        }
+    }
+}
+
+float activate(act_fn f, float x) {
+    switch (f) {
+        case act_fn::relu: return std::max(x, 0.0f);
+        case act_fn::relu6: return std::min(std::max(x, 0.0f), 6.0f);
+        case act_fn::tanh: return std::tanh(x);
+        case act_fn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+        default: return x;
+    }
+}
+
+struct job_args {
+    const params* p;
+    const sdk::host* host;
+    const float *x, *u, *bias, *res;
+    float* y;
+};
+
+// Output channel o of tiles [t0, t0 + nt) from the products m (row stride tb): A^T m A, then
+// ((acc + bias) + residual), then the activation: the epilogue order of the GEMM path.
+[[gnu::always_inline]] inline void transform_output(const layout& q, const job_args& a,
+                                                    std::int64_t img, std::int64_t o,
+                                                    std::int64_t t0, std::int64_t nt,
+                                                    const float* m, std::int64_t mstride) {
+    const std::int64_t plane = (img * q.k + o) * q.oh * q.ow;
+    float* out = a.y + plane;
+    const float* res = a.res ? a.res + plane : nullptr;
+    const float b = a.bias ? a.bias[o] : 0.0f;
+    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
+        const lane_tiles t = tiles_of(q, t0 + j0, nt - j0, 4);
+        alignas(64) float s[36][lanes], tmp[36][lanes], r[16][lanes];
+        for (int xi = 0; xi < 36; ++xi) std::memcpy(s[xi], m + xi * mstride + j0, sizeof s[xi]);
+        for (int j = 0; j < 6; ++j) output_1d(&s[j], 6, &tmp[j], 6);
+        for (int i = 0; i < 4; ++i) output_1d(&tmp[i * 6], 1, &s[i * 4], 1);
+        auto inside = [&](int l, int e) {
+            return t.inside || (t.y[l] + e / 4 < q.oh && t.x[l] + e % 4 < q.ow && t.y[l] >= 0);
+        };
+        auto at = [&](int l, int e) { return (t.y[l] + e / 4) * q.ow + t.x[l] + e % 4; };
+        for (int e = 0; e < 16; ++e)
+            for (int l = 0; l < lanes; ++l) s[e][l] += b;
+        if (res) {
+            for (int e = 0; e < 16; ++e)
+                for (int l = 0; l < lanes; ++l) r[e][l] = inside(l, e) ? res[at(l, e)] : 0.0f;
+            for (int e = 0; e < 16; ++e)
+                for (int l = 0; l < lanes; ++l) s[e][l] += r[e][l];
+        }
+        const act_fn f = a.p->activation;
+        if (f == act_fn::relu || f == act_fn::relu6)
+            for (int e = 0; e < 16; ++e)
+                for (int l = 0; l < lanes; ++l)
+                    s[e][l] = std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
+        else if (f != act_fn::none)
+            for (int e = 0; e < 16; ++e)
+                for (int l = 0; l < lanes; ++l) s[e][l] = activate(f, s[e][l]);
+        for (int l = 0; l < lanes && l < nt - j0; ++l)
+            for (int e = 0; e < 16; ++e)
+                if (inside(l, e)) out[at(l, e)] = s[e][l];
+    }
+}
+
+// One job: input transform, 36 GEMMs, output transform. `v` and `m` are the caller's scratch.
+[[gnu::always_inline]] inline void run_job(const layout& q, const job_args& a, std::int64_t job,
+                                           float* v, float* m) {
+    const std::int64_t kblk = job % q.k_blocks, tblk = job / q.k_blocks % q.tile_blocks,
+                       img = job / q.k_blocks / q.tile_blocks;
+    const std::int64_t t0 = tblk * q.tb, nt = std::min(q.tb, q.tiles - t0);
+    const std::int64_t k0 = kblk * q.kb, nk = std::min(q.kb, q.k - k0);
+    const std::int64_t ncols = round_up(nt, lanes);
+    transform_input(q, a.x + img * q.c * q.h * q.w, t0, nt, v);
+    for (int xi = 0; xi < 36; ++xi)
+        a.host->sgemm(false, false, nk, ncols, q.c, 1.0f, a.u + (xi * q.k + k0) * q.c, q.c,
+                      v + xi * q.c * q.tb, q.tb, 0.0f, m + xi * q.kb * q.tb, q.tb);
+    for (std::int64_t o = 0; o < nk; ++o)
+        transform_output(q, a, img, k0 + o, t0, nt, m + o * q.tb, q.kb * q.tb);
+}
+
+// The same code compiled for three instruction sets; the vectoriser widens the lane loops.
+using job_fn = void (*)(const layout&, const job_args&, std::int64_t, float*, float*);
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+job_avx512(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
+    run_job(q, a, job, v, m);
+}
+__attribute__((target("avx2,fma"))) void job_avx2(const layout& q, const job_args& a,
+                                                  std::int64_t job, float* v, float* m) {
+    run_job(q, a, job, v, m);
+}
+void job_generic(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
+    run_job(q, a, job, v, m);
+}
+
+}  // namespace
+
+void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s) {
+    s = winograd_weights{};
+    const algo mode = algo_from_env();
+    if (mode == algo::gemm || p.kernel != glm::ivec2{3, 3} || p.stride != glm::ivec2{1, 1} ||
+        p.dilation != glm::ivec2{1, 1} || p.groups != 1)
+        return;
+    const layout q = layout_of(geometry_of(p, in));
+    // Measured (README, CPU speed): Winograd loses where channels are few (the transforms
+    // dominate) or tiles are few (the 36 GEMMs become thin and transformed filters dominate).
+    if (mode == algo::automatic && (q.c < 16 || q.k < 16 || q.tiles < 9)) return;
+    static const double g[6][3] = {{1.0 / 4, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                   {0, 0, 1}};
+    s.k = q.k, s.c = q.c;
+    s.isa = isa_for_cpu();
+    s.u.resize(static_cast<std::size_t>(36 * q.k * q.c));
+    for (std::int64_t o = 0; o < q.k; ++o)
+        for (std::int64_t ci = 0; ci < q.c; ++ci) {
+            const float* f = w + (o * q.c + ci) * 9;
+            double gf[6][3] = {};  // G f
+            for (int i = 0; i < 6; ++i)
+                for (int j = 0; j < 3; ++j)
+                    for (int r = 0; r < 3; ++r) gf[i][j] += g[i][r] * f[r * 3 + j];
+            for (int i = 0; i < 6; ++i)
+                for (int j = 0; j < 6; ++j) {
+                    double acc = 0;  // (G f G^T)[i][j]
+                    for (int r = 0; r < 3; ++r) acc += gf[i][r] * g[j][r];
+                    s.u[((i * 6 + j) * q.k + o) * q.c + ci] = static_cast<float>(acc);
+                }
+        }
+}
+
+bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c) {
+    if (s.u.empty()) return false;
+    const geometry g = geometry_of(p, c.in(0).shape());
+    if (g.c != s.c || g.oc != s.k) return false;
+    const layout q = layout_of(g);
+    const job_args a{&p, &c.host, c.in(0).f32(), s.u.data(), p.bias ? c.w(1).f32() : nullptr,
+                     p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
+    const job_fn fn = s.isa == isa_avx512 ? job_avx512 : s.isa == isa_avx2 ? job_avx2 : job_generic;
+    const auto v_size = static_cast<std::size_t>(36 * q.c * q.tb);
+    const auto m_size = static_cast<std::size_t>(36 * q.kb * q.tb);
+    c.host.parallel_for(0, q.n * q.tile_blocks * q.k_blocks, [&](std::int64_t job) {
+        // Per thread, grown once to the largest layer (a job runs no nested parallel work).
+        thread_local std::vector<float> v, m;
+        if (v.size() < v_size) v.resize(std::max<std::size_t>(v_size, 1 << 20));
+        if (m.size() < m_size) m.resize(std::max<std::size_t>(m_size, 36 * 8192));
+        fn(q, a, job, v.data(), m.data());
+    });
+    return true;
+}
+
+}  // namespace cnnkit::plugins::conv
