@@ -168,7 +168,7 @@ TEST_CASE("yaml: a shape mismatch names both tensors as the file does, at the cu
                    "  - {name: p, type: pool, kernel: 2, stride: 2, indices: true}\n"
                    "  - {name: u, type: max_unpool, kernel: 2, stride: 2, inputs: [x, p:1]}\n") ==
           "net.yaml:4:67: shape mismatch in layer 'u' (max_unpool): indices 'p:1' {1, 2, 2, 2} "
-          "int64 must be int64 of the shape of the values 'x' {1, 2, 4, 4}");
+          "int64 must have the shape of the values 'x' {1, 2, 4, 4}, as int64");
 }
 
 TEST_CASE("yaml: block parameters are checked like layer keys", "[yaml]") {

@@ -19,7 +19,7 @@ sdk::shape output_shape(const params& p, std::span<const sdk::shape> in) {
     sdk::shape want_i = x;
     want_i.raw.dtype = CNNKIT_DTYPE_I64;
     sdk::expect(in[1] == want_i, "indices ", sdk::input_ref{1, in[1]},
-                " must be int64 of the shape of the values ", sdk::input_ref{0, x});
+                " must have the shape of the values ", sdk::input_ref{0, x}, ", as int64");
     sdk::expect(p.kernel[0] > 0 && p.kernel[1] > 0 && p.stride[0] >= 0 && p.stride[1] >= 0,
                 "max_unpool kernel ", p.kernel, " must be positive and stride ", p.stride,
                 " >= 0");

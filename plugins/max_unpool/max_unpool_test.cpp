@@ -51,10 +51,10 @@ TEST_CASE("max_unpool: derived size is (in - 1) * stride - pads + kernel", "[max
 TEST_CASE("max_unpool: indices must be int64 of the values' shape", "[max_unpool][shape]") {
     const sdk::shape x{1, 2, 4, 4};
     REQUIRE_THROWS_WITH(testing::infer_layer("max_unpool", "{}", {x, x}),
-                        Catch::Contains("indices 'x1' {1, 2, 4, 4} must be int64 of the shape "
-                                        "of the values 'x0' {1, 2, 4, 4}"));
+                        Catch::Contains("indices 'x1' {1, 2, 4, 4} must have the shape of the "
+                                        "values 'x0' {1, 2, 4, 4}, as int64"));
     REQUIRE_THROWS_WITH(testing::infer_layer("max_unpool", "{}", {x, as_i64({1, 2, 4, 5})}),
-                        Catch::Contains("indices 'x1' {1, 2, 4, 5} int64 must be"));
+                        Catch::Contains("indices 'x1' {1, 2, 4, 5} int64 must have the shape"));
     REQUIRE_THROWS_WITH(testing::infer_layer("max_unpool", "{}", {x}),
                         Catch::Contains("takes 2 inputs (values, indices), got 1"));
 }
