@@ -1,6 +1,7 @@
 // network.cpp: model loading and execution through the CPU or Vulkan backend.
 #include "network.hpp"
 
+#include "backends/vulkan/context.hpp"
 #include "onnx/importer.hpp"
 
 #include <cstddef>
@@ -82,6 +83,8 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
             std::cerr << "warning: Vulkan unavailable, running on the CPU: " << e.what() << '\n';
         }
     }
+    n->threads_ = opt.threads;
+    n->auto_backend_ = opt.backend == "auto";
     if (!n->vk_)
         n->cpu_ = std::make_unique<cpu_executor>(n->g_, n->plan_, n->weights_, opt.threads);
     return n;
@@ -101,7 +104,25 @@ std::map<std::string, host_tensor> network::run(const std::map<std::string, host
         for (int t : g_.inputs) known |= g_.tensors[t].name == name;
         if (!known) throw error(cat("the network has no input named '", name, "'"));
     }
-    auto outs = vk_ ? vk_->run(in) : cpu_->run(in, timing);
+    std::vector<host_tensor> outs;
+    bool done = false;
+    if (vk_ && !vk_failed_) {
+        try {
+            outs = vk_->run(in);
+            done = true;
+        } catch (const vk::vk_error& e) {  // a GPU fault (lost device, out of memory)
+            if (!auto_backend_) throw;
+            if (!vk_failed_.exchange(true))
+                std::cerr << "warning: Vulkan failed, running on the CPU from now on: " << e.what()
+                          << '\n';
+        }
+    }
+    if (!done) {
+        std::call_once(cpu_once_, [&] {
+            if (!cpu_) cpu_ = std::make_unique<cpu_executor>(g_, plan_, weights_, threads_);
+        });
+        outs = cpu_->run(in, timing);
+    }
     std::map<std::string, host_tensor> named;
     for (std::size_t i = 0; i < outs.size(); ++i) named[g_.outputs[i].first] = std::move(outs[i]);
     return named;

@@ -9,9 +9,11 @@
 #include "plan/planner.hpp"
 #include "weights/weights.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace cnnkit::kernel {
@@ -23,7 +25,8 @@ struct network_options {
     int threads = 0;  // 0: all cores
     plan_options planning;
     // cpu; vulkan (nodes without a Vulkan kernel run on the CPU, with transfers); auto (vulkan,
-    // or the CPU with one warning when there is no Vulkan loader or device).
+    // or the CPU with one warning when there is no Vulkan loader or device, or when a Vulkan
+    // call fails at load or in an inference: that one and all later ones run on the CPU).
     std::string backend = "cpu";
     int device = -1;  // Vulkan device index; -1 prefers a discrete GPU
     bool fuse = true;  // conv + batch_norm / add / activation fusion at load (plan/fuse.hpp)
@@ -66,8 +69,12 @@ private:
     weight_store weights_;
     plan plan_;
     fuse_report fusion_;
-    std::unique_ptr<cpu_executor> cpu_;
+    mutable std::unique_ptr<cpu_executor> cpu_;  // made on first need after a GPU fault (auto)
+    mutable std::once_flag cpu_once_;
     std::unique_ptr<vulkan_executor> vk_;
+    mutable std::atomic<bool> vk_failed_{false};
+    bool auto_backend_ = false;
+    int threads_ = 0;
 };
 
 }  // namespace cnnkit::kernel

@@ -111,7 +111,7 @@ bool fold_node(context& c);
 constant to_constant(const onnx::TensorProto& t, const std::string& what);
 // Checks dims of a constant (each >= 0, at most max_constant_elements): its numel.
 std::int64_t checked_dims(const std::vector<std::int64_t>& dims, const std::string& what);
-// A constant's value as an integer: fails (naming `what`) unless finite and within +-2^62.
+// A constant's value as an integer, saturated to +-2^62 (no overflow); fails (naming `what`) on NaN.
 std::int64_t int_of(const context& c, double v, const std::string& what);
 std::string sanitize(const std::string& raw);
 

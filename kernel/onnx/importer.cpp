@@ -52,10 +52,11 @@ std::int64_t checked_dims(const std::vector<std::int64_t>& dims, const std::stri
 }
 
 std::int64_t int_of(const context& c, double v, const std::string& what) {
+    // Exporters write INT64_MIN / INT64_MAX for "to the end" (Slice): saturate, and let the
+    // checks downstream refuse what is too large for its use.
     constexpr double bound = 4611686018427387904.0;  // 2^62
-    if (!std::isfinite(v) || v < -bound || v > bound)
-        c.fail(cat(what, " value ", fmt(v), " is not a usable integer"));
-    return static_cast<std::int64_t>(v);
+    if (std::isnan(v)) c.fail(cat(what, " value ", fmt(v), " is not a usable integer"));
+    return static_cast<std::int64_t>(std::clamp(v, -bound, bound));
 }
 
 constant to_constant(const onnx::TensorProto& t, const std::string& what) {

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 
+#include "backends/vulkan/faults.hpp"
 #include "io/npy.hpp"
 
 namespace cnnkit::kernel::vk {
@@ -102,17 +103,19 @@ bool context::validation_enabled() {
 }
 
 void context::create_instance() {
-    lib_ = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+    const char* loader = std::getenv("CNNKIT_VULKAN_LOADER");
+    if (!loader || !*loader) loader = "libvulkan.so.1";
+    lib_ = dlopen(loader, RTLD_NOW | RTLD_LOCAL);
     if (!lib_)
-        throw error(
-            "no Vulkan loader: libvulkan.so.1 not found (install libvulkan1 and a "
-            "driver, e.g. mesa-vulkan-drivers)");
+        throw error(cat("no Vulkan loader: ", loader,
+                        " not found (install libvulkan1 and a driver, e.g. mesa-vulkan-drivers)"));
     fn_.vkGetInstanceProcAddr =
         reinterpret_cast<PFN_vkGetInstanceProcAddr>(dlsym(lib_, "vkGetInstanceProcAddr"));
     if (!fn_.vkGetInstanceProcAddr) throw error("libvulkan.so.1 has no vkGetInstanceProcAddr");
 #define CNNKIT_VK_LOAD(f) fn_.f = reinterpret_cast<PFN_##f>(fn_.vkGetInstanceProcAddr(nullptr, #f));
     CNNKIT_VK_GLOBAL(CNNKIT_VK_LOAD)
 #undef CNNKIT_VK_LOAD
+    faults::hook(fn_);
     VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
     app.pApplicationName = "cnnkit";
     app.pEngineName = "cnnkit";
@@ -124,9 +127,11 @@ void context::create_instance() {
     const bool validate = env_validation();
     if (validate) {
         std::uint32_t n = 0;
-        fn_.vkEnumerateInstanceLayerProperties(&n, nullptr);
+        check(fn_.vkEnumerateInstanceLayerProperties(&n, nullptr),
+              "vkEnumerateInstanceLayerProperties");
         std::vector<VkLayerProperties> layers(n);
-        fn_.vkEnumerateInstanceLayerProperties(&n, layers.data());
+        check(fn_.vkEnumerateInstanceLayerProperties(&n, layers.data()),
+              "vkEnumerateInstanceLayerProperties");
         bool found = false;
         for (const auto& l : layers) found |= std::strcmp(l.layerName, layer) == 0;
         if (!found)
@@ -144,6 +149,7 @@ void context::create_instance() {
     fn_.f = reinterpret_cast<PFN_##f>(fn_.vkGetInstanceProcAddr(instance_, #f));
     CNNKIT_VK_INSTANCE(CNNKIT_VK_LOAD)
 #undef CNNKIT_VK_LOAD
+    faults::hook(fn_);
     if (validate) {
         VkDebugUtilsMessengerCreateInfoEXT mi{
             VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
@@ -213,9 +219,13 @@ void context::create_device(int index) {
     di.pQueueCreateInfos = &qi;
     check(fn_.vkCreateDevice(physical_, &di, nullptr, &device_), "vkCreateDevice",
           cat("opening Vulkan device '", props_.deviceName, "'"));
-#define CNNKIT_VK_LOAD(f) fn_.f = reinterpret_cast<PFN_##f>(fn_.vkGetDeviceProcAddr(device_, #f));
+    // With fault injection on, the loader's trampolines (the same for every device) get hooked.
+#define CNNKIT_VK_LOAD(f)                                                                          \
+    fn_.f = reinterpret_cast<PFN_##f>(faults::enabled() ? fn_.vkGetInstanceProcAddr(instance_, #f) \
+                                                        : fn_.vkGetDeviceProcAddr(device_, #f));
     CNNKIT_VK_DEVICE(CNNKIT_VK_LOAD)
 #undef CNNKIT_VK_LOAD
+    faults::hook(fn_);
     fn_.vkGetDeviceQueue(device_, family_, 0, &queue_);
     // The pipeline cache lives on disk per device and driver; a missing or stale file is fine.
     std::vector<char> data;
@@ -256,18 +266,26 @@ void context::save_pipeline_cache() const {
     }
 }
 
+namespace {
+// Contexts live until the process exits and are deliberately never destroyed: tearing
+// down a driver from static destructors is a known source of exit-time crashes.
+std::mutex g_contexts_mutex;
+auto& g_contexts = *new std::map<int, std::shared_ptr<context>>();
+}  // namespace
+
 std::shared_ptr<context> context::get(int device) {
-    // Contexts live until the process exits and are deliberately never destroyed: tearing
-    // down a driver from static destructors is a known source of exit-time crashes.
-    static std::mutex m;
-    static auto& live = *new std::map<int, std::shared_ptr<context>>();
-    std::lock_guard lock(m);
-    if (auto c = live[device]) return c;
+    std::lock_guard lock(g_contexts_mutex);
+    if (auto c = g_contexts[device]) return c;
     std::shared_ptr<context> c(new context());
     c->create_instance();
     c->create_device(device);
-    live[device] = c;
+    g_contexts[device] = c;
     return c;
+}
+
+void context::forget_all() {
+    std::lock_guard lock(g_contexts_mutex);
+    g_contexts.clear();
 }
 
 std::vector<device_info> context::list() {
@@ -310,6 +328,16 @@ int context::memory_type(std::uint32_t bits, VkMemoryPropertyFlags want) const {
 
 buffer::buffer(context& c, std::uint64_t size, bool host_visible, const char* what)
     : ctx(&c), bytes(std::max<std::uint64_t>(size, 256)) {
+    try {
+        create(host_visible, what);
+    } catch (...) {  // a failure part way frees what was made
+        release();
+        throw;
+    }
+}
+
+void buffer::create(bool host_visible, const char* what) {
+    context& c = *ctx;
     const auto& fn = c.fn();
     VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
     bi.size = bytes;
@@ -352,10 +380,17 @@ buffer& buffer::operator=(buffer&& o) noexcept {
 }
 
 buffer::~buffer() {
+    release();
+}
+
+void buffer::release() {
     if (!ctx) return;
     const auto& fn = ctx->fn();
     if (handle) fn.vkDestroyBuffer(ctx->device(), handle, nullptr);
     if (memory) fn.vkFreeMemory(ctx->device(), memory, nullptr);
+    handle = VK_NULL_HANDLE;
+    memory = VK_NULL_HANDLE;
+    mapped = nullptr;
 }
 
 }  // namespace cnnkit::kernel::vk

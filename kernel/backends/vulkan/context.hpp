@@ -1,6 +1,8 @@
 // context.hpp: the Vulkan loader (dlopen'ed, so a machine without it still runs on the CPU), the
 // instance, device selection, and the shared objects one device needs (queue, pools, pipeline
 // cache). Every failing call throws vk_error carrying the call's name and its VkResult.
+// CNNKIT_VULKAN_LOADER names the loader library (default libvulkan.so.1); tests inject faults
+// through faults.hpp.
 #pragma once
 
 #define VK_NO_PROTOTYPES
@@ -82,6 +84,9 @@ public:
     // VK_LAYER_KHRONOS_validation; then every message it reports is counted (and printed).
     static std::shared_ptr<context> get(int device);
     static std::vector<device_info> list();
+    // Drops the cached contexts (each is destroyed when its last user lets go). For tests: the
+    // fault-injection sweep re-creates them.
+    static void forget_all();
     ~context();
 
     const functions& fn() const { return fn_; }
@@ -131,6 +136,10 @@ struct buffer {
     buffer(buffer&& o) noexcept { *this = std::move(o); }
     buffer& operator=(buffer&& o) noexcept;
     ~buffer();
+
+private:
+    void create(bool host_visible, const char* what);
+    void release();
 };
 
 }  // namespace cnnkit::kernel::vk

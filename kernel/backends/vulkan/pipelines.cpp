@@ -46,6 +46,7 @@ VkPipeline pipeline_set::pipeline(const cnnkit_gpu_dispatch& d) {
     const auto key = std::make_tuple(d.spirv, spec, d.binding_count);
     if (auto it = pipelines_.find(key); it != pipelines_.end()) return it->second;
     const auto& fn = ctx_.fn();
+    const VkPipelineLayout pipeline_layout = layout(d.binding_count);  // may throw: before module
     VkShaderModuleCreateInfo mi{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
     mi.codeSize = std::size_t{d.spirv_words} * 4;
     mi.pCode = d.spirv;
@@ -62,7 +63,7 @@ VkPipeline pipeline_set::pipeline(const cnnkit_gpu_dispatch& d) {
     ci.stage.module = module;
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = d.spec_count ? &si : nullptr;
-    ci.layout = layout(d.binding_count);
+    ci.layout = pipeline_layout;
     VkPipeline p = VK_NULL_HANDLE;
     const VkResult r =
         fn.vkCreateComputePipelines(ctx_.device(), ctx_.pipeline_cache(), 1, &ci, nullptr, &p);
