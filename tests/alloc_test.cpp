@@ -108,7 +108,10 @@ outputs: {prob: sm, features: cat}
             out_ptrs.push_back(&outs[i]);
         }
         const host_tensor* in[] = {&x};
-        for (int warm = 0; warm < 5; ++warm) net->run(in, out_ptrs);
+        // Kernels keep per-thread scratch (conv's im2col tile, Winograd's transforms) that each
+        // pool thread sizes the first time it runs a job: steady state begins once every thread
+        // has taken part, which a loaded machine may delay for a few runs.
+        for (int warm = 0; warm < 40; ++warm) net->run(in, out_ptrs);
         const auto want = net->run({{"x", x}});
         const long before = allocations.load();
         armed = true;
