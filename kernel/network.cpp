@@ -46,7 +46,8 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
         throw error(cat("unknown backend '", opt.backend, "' (expected cpu, vulkan or auto)"));
     if (opt.backend != "cpu") {
         try {
-            n->vk_ = std::make_unique<vulkan_executor>(n->g_, n->plan_, n->weights_, opt.device);
+            n->vk_ = std::make_unique<vulkan_executor>(n->g_, n->plan_, n->weights_, opt.device,
+                                                          opt.fp16);
         } catch (const std::exception& e) {
             if (opt.backend == "vulkan") throw;
             std::cerr << "warning: Vulkan unavailable, running on the CPU: " << e.what() << '\n';
@@ -58,7 +59,8 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
 }
 
 std::map<std::string, host_tensor> network::run(const std::map<std::string, host_tensor>& inputs,
-                                                const timing_sink& timing) const {
+                                                const timing_sink& timing,
+                                                const gpu_timing_sink& gpu) const {
     std::vector<const host_tensor*> in;
     for (int t : g_.inputs) {
         const auto it = inputs.find(g_.tensors[t].name);
@@ -71,7 +73,7 @@ std::map<std::string, host_tensor> network::run(const std::map<std::string, host
         for (int t : g_.inputs) known |= g_.tensors[t].name == name;
         if (!known) throw error(cat("the network has no input named '", name, "'"));
     }
-    auto outs = vk_ ? vk_->run(in) : cpu_->run(in, timing);
+    auto outs = vk_ ? vk_->run(in, timing, gpu) : cpu_->run(in, timing);
     std::map<std::string, host_tensor> named;
     for (std::size_t i = 0; i < outs.size(); ++i) named[g_.outputs[i].first] = std::move(outs[i]);
     return named;
