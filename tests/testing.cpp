@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <random>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 namespace cnnkit::testing {
@@ -110,7 +111,8 @@ layer_result run_layer_with(const std::string& type, const std::string& params,
     if (!weights.empty()) {
         for (std::size_t i = 0; i < g.weights.size(); ++i)
             files.emplace_back(g.weights[i].name, make_tensor(g.weights[i].shape, r.weights[i]));
-        wfile = temp_dir("weights") + "/w.safetensors";
+        // Per process: ctest runs test processes side by side (vulkan_layers_fp16 beside the rest).
+        wfile = temp_dir("weights") + "/w-" + std::to_string(getpid()) + ".safetensors";
         write_safetensors(wfile, files);
         opt.weights = wfile;
     }
