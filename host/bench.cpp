@@ -141,7 +141,7 @@ timed_network load_for_timing(const args& a, std::int64_t warmup) {
 int cmd_bench(int argc, char** argv) {
     auto valued = common_valued;
     valued.insert({"runs", "time", "warmup", "input"});
-    const args a(argc, argv, 2, valued, {"json"});
+    const args a(argc, argv, 2, valued, {"json", "fp16"});
     if (a.positional().size() != 1)
         throw error(
             "usage: cnnkit bench NET [--runs N | --time SECONDS] [--warmup N] "

@@ -45,6 +45,8 @@ network_options net_options(const args& a) {
     }
     o.device = static_cast<int>(a.get_int("device", -1, 0, 1024));
     if (a.has("device") && o.backend == "cpu") o.backend = "vulkan";
+    o.fp16 = a.has("fp16");
+    if (o.fp16 && o.backend == "cpu") o.backend = "vulkan";
     return o;
 }
 
@@ -70,11 +72,11 @@ int cmd_run(int argc, char** argv) {
         return v;
     }();
     if (wants_watch(argc, argv)) return run_watching(argc, argv, valued, cmd_run);
-    const args a(argc, argv, 2, valued, {"explain"});
+    const args a(argc, argv, 2, valued, {"explain", "fp16"});
     if (a.positional().size() != 1)
         throw error("usage: cnnkit run MODEL --input NAME=FILE.npy --output-dir DIR "
                     "[--weights W.safetensors | --random-weights SEED] [--threads N] "
-                    "[--backend cpu|vulkan|auto] [--device N] [--explain]");
+                    "[--backend cpu|vulkan|auto] [--device N] [--fp16] [--explain]");
     const fs::path model = a.positional()[0];
     const auto out_dir = a.get("output-dir");
     const auto image = a.get("image");

@@ -29,6 +29,8 @@ const std::map<std::string, std::string> texts = {
                  "  --backend cpu|vulkan|auto  where nodes run (default cpu; auto: Vulkan when\n"
                  "                         there is a device, else the CPU with one warning)\n"
                  "  --device N             the Vulkan device (cnnkit devices lists them)\n"
+                 "  --fp16                 Vulkan: store tensors and weights as float16 (fp32\n"
+                 "                         arithmetic); needs 16-bit storage buffers\n"
                  "  --explain              print where each node runs and why, and every transfer\n") +
          common +
          "example:\n  cnnkit run configs/lenet5.yaml --random-weights 1 --image digit.png "
@@ -65,7 +67,10 @@ const std::map<std::string, std::string> texts = {
          "  --warmup N             untimed runs first (default 1)\n"
          "  --input NAME=X.npy     a fixed input\n"
          "  --trace FILE           Chrome/Perfetto trace: one span per node per run, one\n"
-         "                         track per worker thread (ui.perfetto.dev)\n") +
+         "                         track per worker thread (ui.perfetto.dev)\n"
+         "  --backend vulkan       GPU nodes timed with timestamp queries: a GPU track in\n"
+         "                         the trace (nodes and transfers), vulkan in the table\n"
+         "  --fp16                 Vulkan with float16 storage\n") +
          common +
          "example:\n  cnnkit profile configs/alexnet.yaml --runs 5 --trace alexnet.json\n"},
     {"graph",

@@ -105,7 +105,7 @@ int run_watching(int argc, char** argv, const std::set<std::string>& valued,
                  int (*cmd)(int, char**)) {
     auto all_valued = valued;
     all_valued.insert("watch-max");
-    const args a(argc, argv, 2, all_valued, {"watch", "json"});
+    const args a(argc, argv, 2, all_valued, {"watch", "json", "fp16"});
     const long long max_runs = a.get_int("watch-max", 0, 0, 1ll << 40);
     std::vector<char*> rest(argv, argv + 2);  // the command without the watch options
     for (int i = 2; i < argc; ++i) {

@@ -77,7 +77,8 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
         throw error(cat("unknown backend '", opt.backend, "' (expected cpu, vulkan or auto)"));
     if (opt.backend != "cpu") {
         try {
-            n->vk_ = std::make_unique<vulkan_executor>(n->g_, n->plan_, n->weights_, opt.device);
+            n->vk_ = std::make_unique<vulkan_executor>(n->g_, n->plan_, n->weights_, opt.device,
+                                                          opt.fp16);
         } catch (const std::exception& e) {
             if (opt.backend == "vulkan") throw;
             std::cerr << "warning: Vulkan unavailable, running on the CPU: " << e.what() << '\n';
@@ -91,7 +92,8 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
 }
 
 std::map<std::string, host_tensor> network::run(const std::map<std::string, host_tensor>& inputs,
-                                                const timing_sink& timing) const {
+                                                const timing_sink& timing,
+                                                const gpu_timing_sink& gpu) const {
     std::vector<const host_tensor*> in;
     for (int t : g_.inputs) {
         const auto it = inputs.find(g_.tensors[t].name);
@@ -108,7 +110,7 @@ std::map<std::string, host_tensor> network::run(const std::map<std::string, host
     bool done = false;
     if (vk_ && !vk_failed_) {
         try {
-            outs = vk_->run(in);
+            outs = vk_->run(in, timing, gpu);
             done = true;
         } catch (const vk::vk_error& e) {  // a GPU fault (lost device, out of memory)
             if (!auto_backend_) throw;

@@ -29,6 +29,7 @@ struct network_options {
     // call fails at load or in an inference: that one and all later ones run on the CPU).
     std::string backend = "cpu";
     int device = -1;  // Vulkan device index; -1 prefers a discrete GPU
+    bool fp16 = false;  // Vulkan: float tensors and weights stored as float16 (fp32 arithmetic)
     bool fuse = true;  // conv + batch_norm / add / activation fusion at load (plan/fuse.hpp)
 };
 
@@ -51,13 +52,18 @@ public:
     int gpu_nodes() const { return vk_ ? vk_->gpu_nodes() : 0; }
     int threads() const { return cpu_ ? cpu_->threads() : 0; }  // the CPU arena's size
     // Inputs by name; every network input must be given. Outputs by public name. Thread-safe.
+    // With a sink, the run is profiled: `timing` gets the CPU nodes' spans, `gpu` the GPU nodes'
+    // and transfers' (Vulkan backend; measured with timestamp queries only in profiled runs).
     std::map<std::string, host_tensor> run(const std::map<std::string, host_tensor>& inputs,
-                                           const timing_sink& timing = {}) const;
+                                           const timing_sink& timing = {},
+                                           const gpu_timing_sink& gpu = {}) const;
 
     // Steady-state form: inputs in g().inputs order, caller-owned outputs in g().outputs order
-    // (already of the right shape and size); allocates nothing once warm. Thread-safe.
+    // (already of the right shape and size); allocates nothing once warm. Thread-safe. CPU
+    // backend only: a Vulkan network runs through the map form (it stages through the GPU).
     void run(std::span<const host_tensor* const> inputs, std::span<host_tensor* const> outputs,
              const timing_sink& timing = {}) const {
+        if (!cpu_) throw error("the steady-state run(inputs, outputs) needs the CPU backend");
         cpu_->run(inputs, outputs, timing);
     }
 

@@ -31,6 +31,9 @@ layer_result run_layer(const std::string& type, const std::string& params,
 // Runs one layer with the same inputs and weights on the CPU and on Vulkan; REQUIREs a Vulkan
 // device and that the layer ran on the GPU, then CHECKs every output (int64 exactly) and that
 // the validation layer reported nothing.
+// CNNKIT_TEST_FP16=1 (the vulkan_layers_fp16 ctest entry): check_backends_agree runs the
+// Vulkan side with fp16 storage and compares at rtol 1e-2 (atol 2e-3).
+bool vulkan_fp16();
 void check_backends_agree(const std::string& type, const std::string& params,
                           const std::vector<kernel::host_tensor>& inputs, std::uint64_t seed = 7,
                           float rtol = 1e-4f, float atol = 1e-5f);

@@ -16,6 +16,10 @@ TEST_CASE("vulkan: every activation matches the CPU", "[activation][vulkan]") {
     check_backends_agree("selu", "{}", {x});
     check_backends_agree("clip", "{min: -1, max: 2}", {x});
     check_backends_agree("hard_sigmoid", "{alpha: 0.3, beta: 0.4}", {x});
+    // A count that is a multiple of 4: the vec4 path (510 above is the scalar one).
+    const auto x4 = random_tensor({2, 3, 8, 5}, 12, -4.0f, 4.0f);
+    for (const char* t : {"relu", "tanh", "sigmoid"}) check_backends_agree(t, "{}", {x4});
+    check_backends_agree("elu", "{alpha: 0.7}", {x4});
 }
 
 TEST_CASE("vulkan: conv with stride, pads, dilation, groups, bias, activation matches the CPU",
@@ -99,6 +103,12 @@ TEST_CASE("vulkan: add, mul, sub, div with broadcasting match the CPU", "[add][v
     check_backends_agree("mul", "{}", {b, a, d});
     check_backends_agree("sub", "{}", {d, b});
     check_backends_agree("div", "{}", {a, random_tensor({5}, 5, 0.5f, 2.0f)});
+    // Same shapes, 120 elements: the vec4 path.
+    const auto e = random_tensor({2, 3, 4, 5}, 6, 0.5f, 2.0f);
+    check_backends_agree("add", "{}", {a, e, a});
+    check_backends_agree("sub", "{}", {e, a});
+    check_backends_agree("mul", "{}", {a, e});
+    check_backends_agree("div", "{}", {a, e});
 }
 
 TEST_CASE("vulkan: bias, prelu, batch_norm, lrn match the CPU",
@@ -112,6 +122,10 @@ TEST_CASE("vulkan: bias, prelu, batch_norm, lrn match the CPU",
     check_backends_agree("batch_norm", "{epsilon: 0.001}", {x});
     check_backends_agree("lrn", "{}", {x});
     check_backends_agree("lrn", "{size: 4, alpha: 0.1, beta: 0.5, bias: 2}", {x});
+    // Extents that are multiples of 4 (bias's 48 per sample, batch_norm's 24 per channel): vec4.
+    const auto x4 = random_tensor({2, 3, 4, 4}, 5);
+    check_backends_agree("bias", "{}", {x4});
+    check_backends_agree("batch_norm", "{epsilon: 0.001}", {random_tensor({2, 3, 4, 6}, 6)});
 }
 
 TEST_CASE("vulkan: concat along any axis matches the CPU", "[concat][vulkan]") {

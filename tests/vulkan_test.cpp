@@ -1,11 +1,13 @@
 // vulkan_test.cpp: the Vulkan backend as a whole: every config end to end against the CPU,
 // fallback to the CPU for nodes without a kernel, --explain, device listing and errors.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
 #include "backends/vulkan/context.hpp"
+#include "backends/vulkan/spirv16.hpp"
 #include "testing.hpp"
 
 using namespace cnnkit;
@@ -14,13 +16,14 @@ namespace fs = std::filesystem;
 namespace {
 // Runs `g`-producing `load` on the CPU and on Vulkan with the same random weights and inputs.
 void check_network_agrees(const std::function<kernel::graph()>& load, bool all_on_gpu, float rtol,
-                          float atol) {
+                          float atol, bool fp16 = false) {
     const auto messages = kernel::vk::context::validation_messages();
     kernel::network_options opt;
     opt.random_seed = 5;
     opt.threads = 2;
     auto cpu = kernel::network::from_graph(load(), opt);
     opt.backend = "vulkan";
+    opt.fp16 = fp16;
     auto gpu = kernel::network::from_graph(load(), opt);
     if (all_on_gpu) {  // every node has a kernel; only bindings over the device limit stay
         std::istringstream lines(gpu->explain());
@@ -110,6 +113,61 @@ TEST_CASE("vulkan: nodes without a Vulkan kernel run on the CPU with explicit tr
     CHECK_THAT(text, Catch::Contains("transfer: upload 'd'"));
     CHECK_THAT(text, Catch::Contains("transfer: download 'f'"));
     CHECK_THAT(text, Catch::Contains("g (test_identity_v1): CPU, because no Vulkan kernel in"));
+}
+
+TEST_CASE("vulkan: --fp16 stores float16 on the device and matches the CPU within 1e-2",
+          "[vulkan][fp16]") {
+    // Host conversions: IEEE binary16 values (round to nearest even, overflow to inf,
+    // subnormals), and back.
+    using kernel::vk::from_half;
+    using kernel::vk::to_half;
+    CHECK(to_half(1.0f) == 0x3c00);
+    CHECK(to_half(-2.5f) == 0xc100);
+    CHECK(to_half(0.1f) == 0x2e66);
+    CHECK(to_half(65504.0f) == 0x7bff);
+    CHECK(to_half(65520.0f) == 0x7c00);
+    CHECK(to_half(std::ldexp(1.0f, -24)) == 0x0001);
+    CHECK(to_half(std::ldexp(1.0f, -26)) == 0x0000);
+    CHECK(to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);     // a tie goes to even
+    CHECK(to_half(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);  // and up to even
+    CHECK(std::isnan(from_half(to_half(std::nanf("")))));
+    for (float f : {1.0f, -0.333251953125f, 65504.0f, std::ldexp(1.0f, -24), 0.0f})
+        CHECK(from_half(to_half(f)) == f);
+    // A config end to end, and the fallback network (conversions at every staging edge).
+    kernel::load_options batch1;
+    batch1.batch = 1;
+    check_network_agrees(  // lenet5 only: lavapipe under validation is slow (CI time)
+        [&] {
+            return kernel::load_yaml_file(testing::plugins(),
+                                          testing::source_path("configs/lenet5.yaml"), batch1);
+        },
+        true, 1e-2f, 2e-3f, true);
+    const auto mixed = [] {
+        return kernel::load_yaml_text(registry_with_test_plugins(), mixed_net, "mixed.yaml");
+    };
+    check_network_agrees(mixed, false, 1e-2f, 2e-3f, true);
+    kernel::network_options opt;
+    opt.random_seed = 5;
+    opt.backend = "vulkan";
+    opt.fp16 = true;
+    auto net = kernel::network::from_graph(mixed(), opt);
+    CHECK(net->gpu_nodes() == 4);
+    CHECK_THAT(net->explain(), Catch::Contains("; fp16 storage (float tensors and weights as "
+                                               "float16, fp32 arithmetic)"));
+    const std::string dir = testing::temp_dir("vulkan_fp16");
+    kernel::write_npy(dir + "/x.npy", testing::random_tensor({1, 1, 32, 32}, 3));
+    std::string out;
+    REQUIRE(testing::run_cnnkit("run " + testing::source_path("configs/lenet5.yaml") +
+                                    " --random-weights 1 --fp16 --explain --input image=" + dir +
+                                    "/x.npy --output-dir " + dir + "/out",
+                                out) == 0);
+    CHECK_THAT(out, Catch::Contains("backend: vulkan on '"));
+    CHECK_THAT(out, Catch::Contains("fp16 storage"));
+    // The probabilities still sum to 1 within float16 resolution.
+    const auto prob = kernel::read_npy(dir + "/out/prob.npy");
+    float sum = 0;
+    for (std::int64_t i = 0; i < prob.shape.numel(); ++i) sum += prob.f32()[i];
+    CHECK(std::fabs(sum - 1.0f) < 1e-2f);
 }
 
 TEST_CASE("vulkan: independent branches are recorded without barriers between them",

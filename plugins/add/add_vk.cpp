@@ -44,24 +44,28 @@ std::vector<sdk::gpu::dispatch> vulkan(std::string_view type, const sdk::gpu::ca
             k < static_cast<int>(out.rank()) ? static_cast<std::int32_t>(out[out.rank() - 1 - k])
                                              : 1);
     }
-    pc.total = static_cast<std::int32_t>(out.numel());
     std::vector<gpu::dispatch> ds;
+    // One dispatch of y = a op b; vec4 views when neither operand broadcasts.
+    auto add = [&](cnnkit_gpu_binding a, cnnkit_gpu_binding b, const sdk::shape& sa,
+                   const sdk::shape& sb, std::uint32_t o) {
+        const bool vec4 = sa == out && sb == out && out.numel() % 4 == 0;
+        pc.total = static_cast<std::int32_t>(vec4 ? out.numel() / 4 : out.numel());
+        ds.emplace_back(CNNKIT_GPU_KERNEL(binary),
+                        std::initializer_list<cnnkit_gpu_binding>{a, b, gpu::out(0), a, b,
+                                                                  gpu::out(0)},
+                        pc, gpu::grid(pc.total, 256),
+                        std::initializer_list<std::uint32_t>{o, vec4 ? 1u : 0u});
+    };
     strides_into(c.in[0], pc.sa0, pc.sa1);
     if (c.in.size() == 1) {
         strides_into(c.in[0], pc.sb0, pc.sb1);
-        ds.emplace_back(
-            CNNKIT_GPU_KERNEL(binary),
-            std::initializer_list<cnnkit_gpu_binding>{gpu::in(0), gpu::in(0), gpu::out(0)}, pc,
-            gpu::grid(out.numel(), 256), std::initializer_list<std::uint32_t>{4u});
+        add(gpu::in(0), gpu::in(0), c.in[0], c.in[0], 4u);
         return ds;
     }
     for (std::uint32_t k = 1; k < c.in.size(); ++k) {
         if (k > 1) strides_into(out, pc.sa0, pc.sa1);  // the running result
         strides_into(c.in[k], pc.sb0, pc.sb1);
-        ds.emplace_back(CNNKIT_GPU_KERNEL(binary),
-                        std::initializer_list<cnnkit_gpu_binding>{k == 1 ? gpu::in(0) : gpu::out(0),
-                                                                  gpu::in(k), gpu::out(0)},
-                        pc, gpu::grid(out.numel(), 256), std::initializer_list<std::uint32_t>{op});
+        add(k == 1 ? gpu::in(0) : gpu::out(0), gpu::in(k), k == 1 ? c.in[0] : out, c.in[k], op);
     }
     return ds;
 }

@@ -72,4 +72,33 @@ for e in spans:
     r = runs[e["args"]["run"]]
     check(r["ts"] <= e["ts"] and e["ts"] + e["dur"] <= r["ts"] + r["dur"] + 1, (e, r))
 check(f"trace: {len(spans)} node spans" in out, out)
+
+# On Vulkan (validation on): the table says vulkan; the trace has a GPU track (timestamp queries)
+# with one span per node per run, laid end to end, each inside its run; transfers on it too.
+env = dict(os.environ, CNNKIT_VULKAN_VALIDATION="1")
+out = cnnkit("profile", lenet, "--runs", "2", "--backend", "vulkan", "--trace",
+             f"{d}/vk.json", env=env)
+rows = re.findall(r"^(\S+)\s+(\S+)\s+vulkan\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)$", out, re.M)
+check(sorted(r[0] for r in rows) == sorted(names), out)
+trace = json.load(open(f"{d}/vk.json"))
+ev = trace["traceEvents"]
+check({"name": "process_name", "ph": "M", "pid": 2, "tid": 1, "args": {"name": "GPU"}} in ev, "GPU")
+runs = [e for e in ev if e.get("cat") == "run"]
+gpu = [e for e in ev if e.get("cat") == "node" and e["pid"] == 2]
+check(len(runs) == 2 and len(gpu) == 2 * len(names) and
+      all(e["pid"] == 2 for e in ev if e.get("cat") == "node"), f"{len(gpu)} GPU spans")
+for run in range(2):
+    mine = sorted((e for e in gpu if e["args"]["run"] == run), key=lambda e: e["ts"])
+    check(sorted(e["name"] for e in mine) == sorted(names), "GPU run")
+    r = runs[run]
+    for a, b in zip(mine, mine[1:]):
+        check(a["ts"] + a["dur"] <= b["ts"] + 1e-3, (a, b))
+    for e in mine:
+        check(e["ph"] == "X" and e["tid"] == 1 and e["dur"] >= 0 and
+              e["args"]["backend"] == "vulkan", e)
+        check(r["ts"] <= e["ts"] and e["ts"] + e["dur"] <= r["ts"] + r["dur"] + 1, (e, r))
+moves = [e["name"] for e in ev if e.get("cat") == "transfer"]
+check(moves.count("upload") == 2 and moves.count("download") == 2, moves)
+check(f"trace: {len(gpu)} node spans ({len(gpu)} on the GPU, 4 GPU transfers)" in out, out)
+check("validation" not in out, out)
 print("bench/profile: ok")

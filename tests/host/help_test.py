@@ -15,7 +15,7 @@ for c in commands:
     check(text.startswith(f"usage: cnnkit {c}"), text)
     m = re.search(rf"\nexample:\n  (cnnkit {c}(?: .*)?)\n$", text)
     check(m, f"{c}: no example\n{text}")
-    for opt in sorted(set(re.findall(r"(--[a-z][a-z-]*)", text)) - {"--help"}):
+    for opt in sorted(set(re.findall(r"(--[a-z][a-z0-9-]*)", text)) - {"--help"}):
         args = [c, opt, "1"] + (["--watch-max", "1"] if opt == "--watch" else [])
         p = subprocess.run([CNNKIT, *args], capture_output=True, text=True, timeout=60, cwd=d)
         check("unknown option" not in p.stderr, f"cnnkit {' '.join(args)}: {p.stderr}")

@@ -209,12 +209,21 @@ void context::create_device(int index) {
     for (std::uint32_t i = 0; i < n && !found; ++i)
         if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family_ = i, found = true;
     if (!found) throw error(cat("Vulkan device '", props_.deviceName, "' has no compute queue"));
+    timestamp_bits_ = fams[family_].timestampValidBits;
     const float priority = 1.0f;
     VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     qi.queueFamilyIndex = family_;
     qi.queueCount = 1;
     qi.pQueuePriorities = &priority;
+    VkPhysicalDevice16BitStorageFeatures f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    if (props_.apiVersion >= VK_API_VERSION_1_1 && fn_.vkGetPhysicalDeviceFeatures2) {
+        VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &f16};
+        fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
+    }
+    storage16_ = f16.storageBuffer16BitAccess;
+    f16 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES, nullptr, VK_TRUE};
     VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    if (storage16_) di.pNext = &f16;
     di.queueCreateInfoCount = 1;
     di.pQueueCreateInfos = &qi;
     check(fn_.vkCreateDevice(physical_, &di, nullptr, &device_), "vkCreateDevice",

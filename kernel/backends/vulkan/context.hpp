@@ -25,7 +25,7 @@ namespace cnnkit::kernel::vk {
     X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)                         \
         X(vkGetPhysicalDeviceQueueFamilyProperties) X(vkGetPhysicalDeviceMemoryProperties) \
             X(vkCreateDevice) X(vkGetDeviceProcAddr) X(vkCreateDebugUtilsMessengerEXT)     \
-                X(vkDestroyDebugUtilsMessengerEXT)
+                X(vkDestroyDebugUtilsMessengerEXT) X(vkGetPhysicalDeviceFeatures2)
 #define CNNKIT_VK_DEVICE(X)                                                                        \
     X(vkDestroyDevice)                                                                             \
     X(vkGetDeviceQueue) X(vkCreateBuffer) X(vkDestroyBuffer) X(vkGetBufferMemoryRequirements)      \
@@ -43,7 +43,9 @@ namespace cnnkit::kernel::vk {
                                                 X(vkCmdPipelineBarrier) X(vkCmdCopyBuffer)         \
                                                     X(vkCreateFence) X(vkDestroyFence)             \
                                                         X(vkResetFences) X(vkWaitForFences)        \
-                                                            X(vkQueueSubmit) X(vkDeviceWaitIdle)
+                                                            X(vkQueueSubmit) X(vkDeviceWaitIdle)                 \
+    X(vkCreateQueryPool) X(vkDestroyQueryPool) X(vkCmdResetQueryPool) X(vkCmdWriteTimestamp) \
+    X(vkGetQueryPoolResults)
 
 struct functions {
     PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr = nullptr;
@@ -93,6 +95,10 @@ public:
     VkDevice device() const { return device_; }
     VkQueue queue() const { return queue_; }
     std::uint32_t queue_family() const { return family_; }
+    // The queue family's timestampValidBits (0: the queue cannot write timestamps).
+    std::uint32_t timestamp_bits() const { return timestamp_bits_; }
+    // storageBuffer16BitAccess (enabled when the device has it): fp16 storage (`--fp16`).
+    bool storage16() const { return storage16_; }
     const VkPhysicalDeviceProperties& properties() const { return props_; }
     VkPipelineCache pipeline_cache() const { return cache_; }
     // A memory type index with `want` flags among `bits`, or -1.
@@ -115,6 +121,8 @@ private:
     VkDevice device_ = VK_NULL_HANDLE;
     VkQueue queue_ = VK_NULL_HANDLE;
     std::uint32_t family_ = 0;
+    std::uint32_t timestamp_bits_ = 0;
+    bool storage16_ = false;
     VkPipelineCache cache_ = VK_NULL_HANDLE;
     std::string cache_file_;
     std::mutex queue_mutex_;
