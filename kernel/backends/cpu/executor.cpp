@@ -59,12 +59,15 @@ void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int6
         return;
     }
     // Own micro-kernels where they beat OpenBLAS (bench/gemm_bench.cpp): neither operand
-    // transposed, at least a few rows. CNNKIT_GEMM=openblas forces OpenBLAS (for comparisons).
+    // transposed, at least a few rows, and weight rows not a multiple of 4 KiB apart (ours reads
+    // them in place: 12 such rows share one L1 set and evict each other; OpenBLAS packs them).
+    // CNNKIT_GEMM=openblas forces OpenBLAS (for comparisons).
     static const gemm::isa own = [] {
         const char* e = std::getenv("CNNKIT_GEMM");
         return e && std::strcmp(e, "openblas") == 0 ? gemm::isa::none : gemm::detected();
     }();
-    if (!ta && !tb && m >= 4 && gemm::sgemm_nn(own, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    if (!ta && !tb && m >= 4 && lda % 1024 != 0 &&
+        gemm::sgemm_nn(own, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
