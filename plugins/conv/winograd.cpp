@@ -143,7 +143,8 @@ std::int64_t padded_floats(const layout& q) {
             alignas(64) float d[36][lanes], tmp[36][lanes];
             for (int r = 0; r < 6; ++r)
                 for (int j = 0; j < 6; ++j)
-                    for (int l = 0; l < lanes; ++l) d[r * 6 + j][l] = buf[off[l] + r * pr.width + j];
+                    for (int l = 0; l < lanes; ++l)
+                        d[r * 6 + j][l] = buf[off[l] + r * pr.width + j];
             for (int j = 0; j < 6; ++j) input_1d(d[j], 6 * lanes, tmp[j], 6 * lanes);
             for (int i = 0; i < 6; ++i) input_1d(tmp[i * 6], lanes, d[i * 6], lanes);
             float* dst = v + ci * q.tb + j0;
@@ -217,7 +218,8 @@ struct job_args {
         if (f == act_fn::relu || f == act_fn::relu6)
             for (int e = 0; e < 16; ++e)
                 for (int l = 0; l < lanes; ++l)
-                    s[e][l] = std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
+                    s[e][l] =
+                        std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
         else if (f != act_fn::none)
             for (int e = 0; e < 16; ++e)
                 for (int l = 0; l < lanes; ++l) s[e][l] = activate(f, s[e][l]);
@@ -245,7 +247,8 @@ struct job_args {
         a.host->sgemm(false, false, nk, ncols, q.c, 1.0f, a.u + (xi * q.k + k0) * q.c, q.c,
                       v + xi * q.c * q.tb, q.tb, 0.0f, m + xi * q.kb * q.tb, q.tb);
     lane_tiles groups[64 / lanes];
-    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) groups[j0 / lanes] = tiles_of(q, t0 + j0, nt - j0);
+    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes)
+        groups[j0 / lanes] = tiles_of(q, t0 + j0, nt - j0);
     for (std::int64_t o = 0; o < nk; ++o)
         transform_output(q, a, img, k0 + o, groups, nt, m + o * q.tb, q.kb * q.tb);
 }
