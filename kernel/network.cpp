@@ -25,9 +25,10 @@ void prepare_layers(const graph& g, const weight_store& w) {
             ws.push_back({g.weights[id].shape.raw, const_cast<float*>(w.data[id])});
         cnnkit_diag d{};
         try {
-            check_status(api.prepare(nd.self.get(), in.data(), static_cast<std::uint32_t>(in.size()),
-                                     ws.data(), static_cast<std::uint32_t>(ws.size()), &d),
-                         d, *nd.type, "prepare");
+            const auto n_in = static_cast<std::uint32_t>(in.size());
+            const auto n_w = static_cast<std::uint32_t>(ws.size());
+            check_status(api.prepare(nd.self.get(), in.data(), n_in, ws.data(), n_w, &d), d,
+                         *nd.type, "prepare");
         } catch (const std::exception&) {
             std::throw_with_nested(error(cat("layer '", nd.name, "' (", api.type, ")")));
         }

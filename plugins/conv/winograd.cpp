@@ -65,84 +65,109 @@ layout layout_of(const geometry& g) {
     return q;
 }
 
-// One dimension of B^T d B: six rows (s, stride ss) of `lanes` tiles into six rows of d.
-[[gnu::always_inline]] inline void input_1d(const float (*s)[lanes], int ss, float (*d)[lanes],
-                                            int ds) {
+// One dimension of B^T d B: six rows (s, stride ss floats) of `lanes` tiles into six rows of d.
+[[gnu::always_inline]] inline void input_1d(const float* __restrict s, std::int64_t ss,
+                                            float* __restrict d, std::int64_t ds) {
     for (int l = 0; l < lanes; ++l) {
-        const float d0 = s[0][l], d1 = s[ss][l], d2 = s[2 * ss][l], d3 = s[3 * ss][l],
-                    d4 = s[4 * ss][l], d5 = s[5 * ss][l];
-        d[0][l] = 4.0f * d0 - 5.0f * d2 + d4;
-        d[ds][l] = -4.0f * (d1 + d2) + (d3 + d4);
-        d[2 * ds][l] = 4.0f * (d1 - d2) + (d4 - d3);
-        d[3 * ds][l] = 2.0f * (d3 - d1) + (d4 - d2);
-        d[4 * ds][l] = 2.0f * (d1 - d3) + (d4 - d2);
-        d[5 * ds][l] = 4.0f * d1 - 5.0f * d3 + d5;
+        const float d0 = s[l], d1 = s[ss + l], d2 = s[2 * ss + l], d3 = s[3 * ss + l],
+                    d4 = s[4 * ss + l], d5 = s[5 * ss + l];
+        d[l] = 4.0f * d0 - 5.0f * d2 + d4;
+        d[ds + l] = -4.0f * (d1 + d2) + (d3 + d4);
+        d[2 * ds + l] = 4.0f * (d1 - d2) + (d4 - d3);
+        d[3 * ds + l] = 2.0f * (d3 - d1) + (d4 - d2);
+        d[4 * ds + l] = 2.0f * (d1 - d3) + (d4 - d2);
+        d[5 * ds + l] = 4.0f * d1 - 5.0f * d3 + d5;
     }
 }
 
 // One dimension of A^T m A: six rows into four.
-[[gnu::always_inline]] inline void output_1d(const float (*s)[lanes], int ss, float (*d)[lanes],
-                                             int ds) {
+[[gnu::always_inline]] inline void output_1d(const float* __restrict s, std::int64_t ss,
+                                             float* __restrict d, std::int64_t ds) {
     for (int l = 0; l < lanes; ++l) {
-        const float m0 = s[0][l], m5 = s[5 * ss][l];
-        const float a = s[ss][l] + s[2 * ss][l], b = s[ss][l] - s[2 * ss][l];
-        const float c = s[3 * ss][l] + s[4 * ss][l], e = s[3 * ss][l] - s[4 * ss][l];
-        d[0][l] = m0 + a + c;
-        d[ds][l] = b + 2.0f * e;
-        d[2 * ds][l] = a + 4.0f * c;
-        d[3 * ds][l] = b + 8.0f * e + m5;
+        const float m0 = s[l], m5 = s[5 * ss + l];
+        const float a = s[ss + l] + s[2 * ss + l], b = s[ss + l] - s[2 * ss + l];
+        const float c = s[3 * ss + l] + s[4 * ss + l], e = s[3 * ss + l] - s[4 * ss + l];
+        d[l] = m0 + a + c;
+        d[ds + l] = b + 2.0f * e;
+        d[2 * ds + l] = a + 4.0f * c;
+        d[3 * ds + l] = b + 8.0f * e + m5;
     }
 }
 
-// Top-left input corner of each lane's tile; lanes past `nt` get a corner far outside.
-struct lane_tiles {
-    std::int64_t y[lanes], x[lanes];
-    bool inside = true;  // every lane's 6x6 input patch lies inside the image
+// The input rows a block of tiles reads, copied with their zero padding so that every tile's
+// 6x6 patch is an unchecked read: rows [row0, row0 + rows), columns [-pad_l, width - pad_l).
+struct padded_rows {
+    std::int64_t tile_row0, rows, width;
 };
 
-lane_tiles tiles_of(const layout& q, std::int64_t t0, std::int64_t nt, int extent) {
-    lane_tiles t;
-    for (int l = 0; l < lanes; ++l) {
-        t.y[l] = l < nt ? (t0 + l) / q.tiles_x * 4 : -1000;
-        t.x[l] = l < nt ? (t0 + l) % q.tiles_x * 4 : -1000;
-        const std::int64_t lim_h = extent == 6 ? q.h : q.oh, lim_w = extent == 6 ? q.w : q.ow;
-        const std::int64_t y = t.y[l] - (extent == 6 ? q.pad_t : 0);
-        const std::int64_t x = t.x[l] - (extent == 6 ? q.pad_l : 0);
-        t.y[l] = y, t.x[l] = x;
-        t.inside &= y >= 0 && x >= 0 && y + extent <= lim_h && x + extent <= lim_w;
+padded_rows rows_of(const layout& q, std::int64_t t0, std::int64_t nt) {
+    const std::int64_t first = t0 / q.tiles_x, last = (t0 + nt - 1) / q.tiles_x;
+    return {first, (last - first) * 4 + 6, q.tiles_x * 4 + 2};
+}
+
+std::int64_t padded_floats(const layout& q) {
+    return (((q.tb - 1) / q.tiles_x + 1) * 4 + 6) * (q.tiles_x * 4 + 2);
+}
+
+[[gnu::always_inline]] inline void pad_rows(const layout& q, const padded_rows& pr,
+                                            const float* plane, float* buf) {
+    const std::int64_t x0 = -q.pad_l, lo = std::min(pr.width, std::max<std::int64_t>(0, -x0)),
+                       hi = std::max(lo, std::min(pr.width, q.w - x0));
+    for (std::int64_t r = 0; r < pr.rows; ++r) {
+        const std::int64_t iy = pr.tile_row0 * 4 - q.pad_t + r;
+        float* dst = buf + r * pr.width;
+        if (iy < 0 || iy >= q.h) {
+            std::fill(dst, dst + pr.width, 0.0f);
+            continue;
+        }
+        const float* src = plane + iy * q.w + x0;
+        for (std::int64_t i = 0; i < pr.width; ++i) dst[i] = i >= lo && i < hi ? src[i] : 0.0f;
     }
-    return t;
 }
 
 // v[(xi * c + ci) * tb + j] = (B^T d B)[xi] of tile t0 + j, channel ci, for j < round_up(nt).
 [[gnu::always_inline]] inline void transform_input(const layout& q, const float* x,
-                                                   std::int64_t t0, std::int64_t nt, float* v) {
-    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
-        const lane_tiles t = tiles_of(q, t0 + j0, nt - j0, 6);
-        std::int64_t off[lanes];
-        for (int l = 0; l < lanes; ++l) off[l] = t.y[l] * q.w + t.x[l];
-        for (std::int64_t ci = 0; ci < q.c; ++ci) {
+                                                   std::int64_t t0, std::int64_t nt, float* v,
+                                                   float* buf) {
+    const padded_rows pr = rows_of(q, t0, nt);
+    std::int32_t offs[64];  // each tile's patch corner in buf; spare lanes read tile t0
+    for (std::int64_t j = 0; j < round_up(nt, lanes); ++j) {
+        const std::int64_t t = j < nt ? t0 + j : t0;
+        offs[j] = static_cast<std::int32_t>((t / q.tiles_x - pr.tile_row0) * 4 * pr.width +
+                                            t % q.tiles_x * 4);
+    }
+    for (std::int64_t ci = 0; ci < q.c; ++ci) {
+        pad_rows(q, pr, x + ci * q.h * q.w, buf);
+        for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
+            const std::int32_t* off = offs + j0;
             alignas(64) float d[36][lanes], tmp[36][lanes];
-            const float* plane = x + ci * q.h * q.w;
-            if (t.inside) {
-                for (int r = 0; r < 6; ++r)
-                    for (int j = 0; j < 6; ++j)
-                        for (int l = 0; l < lanes; ++l) d[r * 6 + j][l] = plane[off[l] + r * q.w + j];
-            } else {
-                for (int r = 0; r < 6; ++r)
-                    for (int j = 0; j < 6; ++j)
-                        for (int l = 0; l < lanes; ++l) {
-                            const std::int64_t iy = t.y[l] + r, ix = t.x[l] + j;
-                            d[r * 6 + j][l] = iy >= 0 && iy < q.h && ix >= 0 && ix < q.w
-                                                  ? plane[iy * q.w + ix] : 0.0f;
-                        }
-            }
-            for (int j = 0; j < 6; ++j) input_1d(&d[j], 6, &tmp[j], 6);
-            for (int i = 0; i < 6; ++i) input_1d(&tmp[i * 6], 1, &d[i * 6], 1);
+            for (int r = 0; r < 6; ++r)
+                for (int j = 0; j < 6; ++j)
+                    for (int l = 0; l < lanes; ++l)
+                        d[r * 6 + j][l] = buf[off[l] + r * pr.width + j];
+            for (int j = 0; j < 6; ++j) input_1d(d[j], 6 * lanes, tmp[j], 6 * lanes);
+            for (int i = 0; i < 6; ++i) input_1d(tmp[i * 6], lanes, d[i * 6], lanes);
+            float* dst = v + ci * q.tb + j0;
             for (int xi = 0; xi < 36; ++xi)
-                std::memcpy(v + (xi * q.c + ci) * q.tb + j0, d[xi], sizeof d[xi]);
+                for (int l = 0; l < lanes; ++l) dst[xi * q.c * q.tb + l] = d[xi][l];
         }
     }
+}
+
+// Top-left output corner of each lane's tile; lanes past `nt` get a corner far outside.
+struct lane_tiles {
+    std::int64_t y[lanes], x[lanes];
+    bool inside = true;  // every lane's 4x4 output tile lies inside the output
+};
+
+lane_tiles tiles_of(const layout& q, std::int64_t t0, std::int64_t nt) {
+    lane_tiles t;
+    for (int l = 0; l < lanes; ++l) {
+        t.y[l] = l < nt ? (t0 + l) / q.tiles_x * 4 : -1000;
+        t.x[l] = l < nt ? (t0 + l) % q.tiles_x * 4 : -1000;
+        t.inside &= t.y[l] >= 0 && t.y[l] + 4 <= q.oh && t.x[l] + 4 <= q.ow;
+    }
+    return t;
 }
 
 float activate(act_fn f, float x) {
@@ -166,18 +191,17 @@ struct job_args {
 // ((acc + bias) + residual), then the activation: the epilogue order of the GEMM path.
 [[gnu::always_inline]] inline void transform_output(const layout& q, const job_args& a,
                                                     std::int64_t img, std::int64_t o,
-                                                    std::int64_t t0, std::int64_t nt,
+                                                    const lane_tiles* groups, std::int64_t nt,
                                                     const float* m, std::int64_t mstride) {
     const std::int64_t plane = (img * q.k + o) * q.oh * q.ow;
     float* out = a.y + plane;
     const float* res = a.res ? a.res + plane : nullptr;
     const float b = a.bias ? a.bias[o] : 0.0f;
     for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
-        const lane_tiles t = tiles_of(q, t0 + j0, nt - j0, 4);
+        const lane_tiles& t = groups[j0 / lanes];
         alignas(64) float s[36][lanes], tmp[36][lanes], r[16][lanes];
-        for (int xi = 0; xi < 36; ++xi) std::memcpy(s[xi], m + xi * mstride + j0, sizeof s[xi]);
-        for (int j = 0; j < 6; ++j) output_1d(&s[j], 6, &tmp[j], 6);
-        for (int i = 0; i < 4; ++i) output_1d(&tmp[i * 6], 1, &s[i * 4], 1);
+        for (int j = 0; j < 6; ++j) output_1d(m + j * mstride + j0, 6 * mstride, tmp[j], 6 * lanes);
+        for (int i = 0; i < 4; ++i) output_1d(tmp[i * 6], lanes, s[i * 4], lanes);
         auto inside = [&](int l, int e) {
             return t.inside || (t.y[l] + e / 4 < q.oh && t.x[l] + e % 4 < q.ow && t.y[l] >= 0);
         };
@@ -194,13 +218,19 @@ struct job_args {
         if (f == act_fn::relu || f == act_fn::relu6)
             for (int e = 0; e < 16; ++e)
                 for (int l = 0; l < lanes; ++l)
-                    s[e][l] = std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
+                    s[e][l] =
+                        std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
         else if (f != act_fn::none)
             for (int e = 0; e < 16; ++e)
                 for (int l = 0; l < lanes; ++l) s[e][l] = activate(f, s[e][l]);
-        for (int l = 0; l < lanes && l < nt - j0; ++l)
+        for (int l = 0; l < lanes && l < nt - j0; ++l) {
+            if (t.y[l] + 4 <= q.oh && t.x[l] + 4 <= q.ow) {
+                for (int e = 0; e < 16; ++e) out[at(l, e)] = s[e][l];
+                continue;
+            }
             for (int e = 0; e < 16; ++e)
                 if (inside(l, e)) out[at(l, e)] = s[e][l];
+        }
     }
 }
 
@@ -212,12 +242,15 @@ struct job_args {
     const std::int64_t t0 = tblk * q.tb, nt = std::min(q.tb, q.tiles - t0);
     const std::int64_t k0 = kblk * q.kb, nk = std::min(q.kb, q.k - k0);
     const std::int64_t ncols = round_up(nt, lanes);
-    transform_input(q, a.x + img * q.c * q.h * q.w, t0, nt, v);
+    transform_input(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
     for (int xi = 0; xi < 36; ++xi)
         a.host->sgemm(false, false, nk, ncols, q.c, 1.0f, a.u + (xi * q.k + k0) * q.c, q.c,
                       v + xi * q.c * q.tb, q.tb, 0.0f, m + xi * q.kb * q.tb, q.tb);
+    lane_tiles groups[64 / lanes];
+    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes)
+        groups[j0 / lanes] = tiles_of(q, t0 + j0, nt - j0);
     for (std::int64_t o = 0; o < nk; ++o)
-        transform_output(q, a, img, k0 + o, t0, nt, m + o * q.tb, q.kb * q.tb);
+        transform_output(q, a, img, k0 + o, groups, nt, m + o * q.tb, q.kb * q.tb);
 }
 
 // The same code compiled for three instruction sets; the vectoriser widens the lane loops.
@@ -279,7 +312,7 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
     const job_args a{&p, &c.host, c.in(0).f32(), s.u.data(), p.bias ? c.w(1).f32() : nullptr,
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
     const job_fn fn = s.isa == isa_avx512 ? job_avx512 : s.isa == isa_avx2 ? job_avx2 : job_generic;
-    const auto v_size = static_cast<std::size_t>(36 * q.c * q.tb);
+    const auto v_size = static_cast<std::size_t>(36 * q.c * q.tb + padded_floats(q));
     const auto m_size = static_cast<std::size_t>(36 * q.kb * q.tb);
     c.host.parallel_for(0, q.n * q.tile_blocks * q.k_blocks, [&](std::int64_t job) {
         // Per thread, grown once to the largest layer (a job runs no nested parallel work).
