@@ -79,6 +79,31 @@ TEST_CASE("vulkan: pool max/avg/l2, pads, dilation, ceil mode, global, indices m
     check_backends_agree("pool", "{mode: avg, global: true}", {x});
     check_backends_agree("pool", "{mode: max, global: true, indices: true}", {x});
     check_backends_agree("pool", "{kernel: 2, stride: 2, indices: true, column_major: true}", {x});
+    // Output widths that are multiples of 4 (8, 16, 12): 4 outputs an invocation; planes of 160
+    // (143 above is the scalar one): global pooling with vec4 loads.
+    const auto x4 = random_tensor({2, 3, 10, 16}, 2);
+    check_backends_agree("pool", "{kernel: 2, indices: true}", {x4});
+    check_backends_agree("pool", "{kernel: 3, stride: 2, pad: 1, indices: true}", {x4});
+    check_backends_agree("pool",
+                         "{mode: avg, kernel: 3, stride: 1, pad: [1, 0, 1, 2], "
+                         "count_include_pad: true}",
+                         {x4});
+    check_backends_agree("pool", "{mode: avg, kernel: 3, stride: 1, pad: [1, 0, 1, 2]}", {x4});
+    check_backends_agree("pool", "{mode: l2, kernel: [2, 3], dilation: [1, 2]}", {x4});
+    check_backends_agree("pool",
+                         "{mode: max, kernel: 3, dilation: 2, stride: 1, indices: true, "
+                         "column_major: true}",
+                         {x4});
+    check_backends_agree("pool", "{mode: avg, global: true}", {x4});
+    check_backends_agree("pool", "{mode: l2, global: true}", {x4});
+    check_backends_agree("pool", "{mode: max, global: true, indices: true}", {x4});
+    // Ties: the first maximum's index on every path (values 0 or 1, most windows tied).
+    std::vector<float> ties(2 * 3 * 10 * 16);
+    for (std::size_t i = 0; i < ties.size(); ++i) ties[i] = static_cast<float>((i * 7 / 3) % 2);
+    const auto t = testing::make_tensor({2, 3, 10, 16}, ties);
+    check_backends_agree("pool", "{kernel: 3, stride: 1, pad: 1, indices: true}", {t});
+    check_backends_agree("pool", "{kernel: [2, 3], indices: true}", {t});
+    check_backends_agree("pool", "{mode: max, global: true, indices: true}", {t});
 }
 
 TEST_CASE("vulkan: softmax and log_softmax on any axis match the CPU", "[softmax][vulkan]") {
@@ -119,6 +144,13 @@ TEST_CASE("vulkan: bias, prelu, batch_norm, lrn match the CPU",
     check_backends_agree("prelu", "{}", {x});
     check_backends_agree("prelu", "{}", {x, random_tensor({6, 1, 1}, 3)});
     check_backends_agree("prelu", "{}", {x, random_tensor({7}, 4)});
+    // Slopes constant over 20 or 4 elements (H x W, or a slope over H broadcast over W): vec4;
+    // a slope along W: scalar.
+    const auto x20 = random_tensor({2, 3, 5, 4}, 7);
+    check_backends_agree("prelu", "{}", {x20});
+    check_backends_agree("prelu", "{}", {x20, random_tensor({3, 1, 1}, 8)});
+    check_backends_agree("prelu", "{}", {x20, random_tensor({5, 1}, 9)});
+    check_backends_agree("prelu", "{}", {x20, random_tensor({4}, 10)});
     check_backends_agree("batch_norm", "{epsilon: 0.001}", {x});
     check_backends_agree("lrn", "{}", {x});
     check_backends_agree("lrn", "{size: 4, alpha: 0.1, beta: 0.5, bias: 2}", {x});
@@ -184,4 +216,10 @@ TEST_CASE("vulkan: max_unpool undoes max pool with its indices as the CPU does",
     const auto pooled = testing::run_layer("pool", "{kernel: 2, indices: true}", {x});
     check_backends_agree("max_unpool", "{kernel: 2}", pooled.outputs);
     check_backends_agree("max_unpool", "{kernel: 2, output_size: [9, 7]}", pooled.outputs);
+    // 27 values and 108 or 147 outputs: scalar scatter, vec4 or scalar clear (above: 72 and 288,
+    // both vec4, and 378, a scalar clear).
+    const auto odd = testing::run_layer("pool", "{kernel: 2, indices: true}",
+                                        {random_tensor({1, 3, 6, 6}, 2)});
+    check_backends_agree("max_unpool", "{kernel: 2}", odd.outputs);
+    check_backends_agree("max_unpool", "{kernel: 2, output_size: [7, 7]}", odd.outputs);
 }

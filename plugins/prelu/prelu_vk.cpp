@@ -1,5 +1,6 @@
 // prelu_vk.cpp: the Vulkan kernel of prelu: prelu.comp, with the learned [C] slope on dim 1 or
-// input 1 broadcast (right-aligned) to the input.
+// input 1 broadcast (right-aligned) to the input; vec4 when the slope is constant over runs of a
+// multiple of 4 elements.
 #include <glm/vec4.hpp>
 
 #include "prelu.hpp"
@@ -33,10 +34,21 @@ std::vector<sdk::gpu::dispatch> vulkan(const sdk::gpu::call& c) {
             step *= dim;
         }
     }
-    pc.total = static_cast<std::int32_t>(x.numel());
+    // The innermost elements that share one slope: the trailing dims the slope broadcasts over.
+    std::int64_t run = 1;
+    for (std::uint32_t d = 8; d-- > 0;) {
+        const std::int32_t stride = (d < 4 ? pc.ss0 : pc.ss1)[d % 4];
+        const std::int32_t dim = (d < 4 ? pc.dims0 : pc.dims1)[d % 4];
+        if (stride != 0 && dim > 1) break;
+        run *= dim;
+    }
+    const bool vec4 = run % 4 == 0;
+    const std::int64_t invocations = vec4 ? x.numel() / 4 : x.numel();
+    pc.total = static_cast<std::int32_t>(invocations);
+    const cnnkit_gpu_binding slope = learned ? gpu::weight(0) : gpu::in(1);
     return {gpu::dispatch(CNNKIT_GPU_KERNEL(prelu),
-                          {gpu::in(0), learned ? gpu::weight(0) : gpu::in(1), gpu::out(0)}, pc,
-                          gpu::grid(x.numel(), 256))};
+                          {gpu::in(0), slope, gpu::out(0), gpu::in(0), gpu::out(0)}, pc,
+                          gpu::grid(invocations, 256), {vec4 ? 1u : 0u})};
 }
 
 }  // namespace cnnkit::plugins::prelu
