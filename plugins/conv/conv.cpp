@@ -165,8 +165,11 @@ struct conv_layer {
                     " input(s)", p.residual ? " (x, residual)" : "", ", got ", in.size());
         const geometry g = geometry_of(p, in[0]);
         const sdk::shape out{g.n, g.oc, g.oh, g.ow};
-        sdk::expect(!p.residual || in[1] == out, "residual ", sdk::input_ref{1, in[1]},
-                    " must have the output's shape ", out, " (of ", sdk::input_ref{0, in[0]}, ")");
+        // Only with a residual input: the message's arguments are evaluated before the check.
+        if (p.residual)
+            sdk::expect(in[1] == out, "residual ", sdk::input_ref{1, in[1]},
+                        " must have the output's shape ", out, " (of ", sdk::input_ref{0, in[0]},
+                        ")");
         return out;
     }
     static std::vector<sdk::weight> weights(const params& p, std::span<const sdk::shape> in) {
