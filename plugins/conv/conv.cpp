@@ -47,16 +47,6 @@ geometry geometry_of(const params& p, const sdk::shape& in) {
 
 namespace {
 
-float activate(act_fn f, float x) {
-    switch (f) {
-        case act_fn::relu: return x > 0 ? x : 0;
-        case act_fn::relu6: return std::min(std::max(x, 0.0f), 6.0f);
-        case act_fn::tanh: return std::tanh(x);
-        case act_fn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-        default: return x;
-    }
-}
-
 // Rows [r0, r1) of the (ci, ky, kx) im2col rows for output pixels [c0, c0 + nc) of one image and group:
 // col[r * nc + j]; zeros where the kernel reads padding. Copies whole runs of an output row.
 void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r0, std::int64_t r1,

@@ -5,6 +5,8 @@
 #include <cnnkit/layer.hpp>
 #include <cnnkit/params.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace cnnkit::plugins::conv {
@@ -24,6 +26,17 @@ struct params {
     auto_pad_mode auto_pad = auto_pad_mode::explicit_pads;
     bool residual = false;  // a 2nd input of the output's shape is added before the activation
 };
+
+// The fused activation of one value (the GEMM epilogue and the Winograd output transform).
+inline float activate(act_fn f, float x) {
+    switch (f) {
+        case act_fn::relu: return x > 0 ? x : 0;
+        case act_fn::relu6: return std::min(std::max(x, 0.0f), 6.0f);
+        case act_fn::tanh: return std::tanh(x);
+        case act_fn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+        default: return x;
+    }
+}
 
 // The extents of a conv: auto_pad resolved into the leading pads (conv.cpp; also conv_vk.cpp).
 struct geometry {

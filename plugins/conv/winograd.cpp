@@ -170,16 +170,6 @@ lane_tiles tiles_of(const layout& q, std::int64_t t0, std::int64_t nt) {
     return t;
 }
 
-float activate(act_fn f, float x) {
-    switch (f) {
-        case act_fn::relu: return std::max(x, 0.0f);
-        case act_fn::relu6: return std::min(std::max(x, 0.0f), 6.0f);
-        case act_fn::tanh: return std::tanh(x);
-        case act_fn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-        default: return x;
-    }
-}
-
 struct job_args {
     const params* p;
     const sdk::host* host;
