@@ -1,6 +1,7 @@
-// conv.cpp: shape rule, weights and CPU kernel of conv: im2col tiles fed to the host's SGEMM
-// (1x1 stride-1 convolutions skip im2col), parallel over (image, group, column tile, channel
-// block).
+// conv.cpp: shape rule, weights and CPU kernel of conv. run() takes Winograd (winograd.cpp) or
+// the packed GEMM path (packed.cpp) when prepare() set one up; otherwise (few channels per group,
+// CNNKIT_CONV_ALGO=im2col) im2col tiles fed to the host's SGEMM (1x1 stride-1 convolutions skip
+// im2col), parallel over (image, group, column tile, channel block).
 #include "conv.hpp"
 
 #include <cnnkit/input_ref.hpp>
@@ -45,17 +46,16 @@ geometry geometry_of(const params& p, const sdk::shape& in) {
     return g;
 }
 
-namespace {
-
-// Rows [r0, r1) of the (ci, ky, kx) im2col rows for output pixels [c0, c0 + nc) of one image and group:
-// col[r * nc + j]; zeros where the kernel reads padding. Copies whole runs of an output row.
+// Rows [r0, r1) of the (ci, ky, kx) im2col rows for output pixels [c0, c0 + nc) of one image and
+// group: col[(r - r0) * nc + j]; zeros where the kernel reads padding. Copies whole runs of an
+// output row.
 void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r0, std::int64_t r1,
             std::int64_t c0, std::int64_t nc, float* col) {
     const std::int64_t kh = p.kernel[0], kw = p.kernel[1], sh = p.stride[0], sw = p.stride[1];
     for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
         const float* plane = xin + ci * g.h * g.w;
-        float* dst = col + r * nc;
+        float* dst = col + (r - r0) * nc;
         std::int64_t oy = c0 / g.ow, ox = c0 % g.ow;
         for (std::int64_t j = 0; j < nc; ox = 0, ++oy) {
             const std::int64_t run = std::min(g.ow - ox, nc - j);
@@ -81,6 +81,8 @@ void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r
         }
     }
 }
+
+namespace {
 
 // out[o][j] = act((out[o][j] + bias[o]) + res[o][j]) for a rows x nc tile with row stride ld:
 // the order of the unfused conv, add and activation nodes, so fusion changes no bit.
@@ -172,17 +174,26 @@ struct conv_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.oc * g.oh * g.ow * (g.c / p.groups) * p.kernel[0] * p.kernel[1];
     }
+    // The shared im2col or A packing of the path prepare() will pick; Winograd needs none.
     static std::uint64_t workspace(const params& p, std::span<const sdk::shape> in) {
-        return static_cast<std::uint64_t>(tiling_of(p, geometry_of(p, in[0])).shared_floats()) *
-               sizeof(float);
+        const geometry g = geometry_of(p, in[0]);
+        const algo mode = algo_from_env();
+        if (winograd_applies(p, g, mode)) return 0;
+        const std::int64_t floats = packed_applies(p, g, mode) ? packed_workspace_floats(p, g)
+                                                               : tiling_of(p, g).shared_floats();
+        return static_cast<std::uint64_t>(floats) * sizeof(float);
     }
-    using state = winograd_weights;
+    using state = prepared;
     static void prepare(const params& p, state& s, std::span<const sdk::shape> in,
                         std::span<const cnnkit_tensor> w) {
-        winograd_prepare(p, in[0], sdk::const_tensor{&w[0]}.f32(), s);
+        const float* wt = sdk::const_tensor{&w[0]}.f32();
+        winograd_prepare(p, in[0], wt, s.winograd);
+        s.packed = packed_weights{};
+        if (s.winograd.u.empty()) packed_prepare(p, in[0], wt, s.packed);
     }
     static void run(const params& p, const sdk::call& c) {
-        if (winograd_run(p, c.state<state>(), c)) return;
+        if (winograd_run(p, c.state<state>().winograd, c)) return;
+        if (packed_run(p, c.state<state>().packed, c)) return;
         const geometry g = geometry_of(p, c.in(0).shape());
         const tiling t = tiling_of(p, g);
         const float* x = c.in(0).f32();
@@ -205,7 +216,7 @@ struct conv_layer {
                 const std::int64_t sj = job / chunks, r0 = job % chunks * chunk;
                 const std::int64_t c0 = sj % tiles * tile, nc = std::min(tile, cols - c0);
                 im2col(p, g, input_of(sj), r0, std::min(kk, r0 + chunk), c0, nc,
-                       shared + sj * kk * tile);
+                       shared + sj * kk * tile + r0 * nc);
             });
         }
         c.host.parallel_for(0, t.spatial_jobs * oc_jobs, [&](std::int64_t job) {

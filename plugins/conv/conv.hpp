@@ -45,18 +45,63 @@ struct geometry {
 };
 geometry geometry_of(const params& p, const sdk::shape& in);
 
+// Rows [r0, r1) of the (ci, ky, kx) im2col matrix of one image and group (`xin` its first
+// channel) for output pixels [c0, c0 + nc): col[(r - r0) * nc + j], zeros where the kernel
+// reads pads.
+void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r0, std::int64_t r1,
+            std::int64_t c0, std::int64_t nc, float* col);
+
+// How convs are computed, from CNNKIT_CONV_ALGO (read at load): auto (unset) leaves Winograd to a
+// size rule, winograd forces it on every conv it supports (tests), gemm turns it off, im2col also
+// turns off the packed GEMM path (the im2col + host SGEMM path everywhere, for comparisons).
+enum class algo : std::uint8_t { automatic, winograd, gemm, im2col };
+algo algo_from_env();
+
+// The best compiled kernels this CPU runs; CNNKIT_CONV_ISA=avx2|generic asks for less (tests).
+enum cpu_isa : std::int32_t { isa_generic = 1, isa_avx2, isa_avx512 };
+cpu_isa isa_for_cpu();
+
+// Register-blocked micro-kernels (packed.cpp): C(mr x 32, ldc) = A(kc x mr) * B(kc x 32), or
+// C + that when accumulating, A and B packed contiguously. fn[mr] for 1 <= mr <= mr_max.
+constexpr int pack_nr = 32;
+struct micro_kernels {
+    int mr_max;
+    void (*fn[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+                   bool accumulate);
+};
+const micro_kernels& micro_kernels_for(std::int32_t isa);
+
+// The GEMM path with filters packed at load into 32-channel panels (packed.cpp); empty `b` = this
+// conv takes the im2col path (conv.cpp).
+struct packed_weights {
+    std::vector<float> b;  // [group][K block][panel][kc][32], channels past the group's end zero
+    std::int64_t groups = 0, ocg = 0, kk = 0, panels = 0;
+    std::int32_t isa = 0;
+};
+bool packed_applies(const params& p, const geometry& g, algo mode);
+std::int64_t packed_workspace_floats(const params& p, const geometry& g);
+void packed_prepare(const params& p, const sdk::shape& in, const float* w, packed_weights& s);
+// Runs the conv and returns true, or returns false (not prepared for this input).
+bool packed_run(const params& p, const packed_weights& s, const sdk::call& c);
+
 // Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, one group (winograd.cpp). The filters,
-// transformed once by winograd_prepare (empty `u` = this conv takes the GEMM path), live in the
-// layer object; CNNKIT_CONV_ALGO=gemm turns Winograd off, =winograd forces it on every conv it
-// supports (tests), unset or auto leaves the choice to a size rule. Read at load.
+// transformed once by winograd_prepare (empty `u` = this conv takes a GEMM path), live in the
+// layer object.
 struct winograd_weights {
-    std::vector<float> u;  // [36][out_channels][in_channels]: G g G^T per filter
+    std::vector<float> u;  // [36][32-channel panel][in_channels][32]: G g G^T per filter
     std::int64_t k = 0, c = 0;
     std::int32_t isa = 0;  // which compiled transform code runs (winograd.cpp)
 };
+bool winograd_applies(const params& p, const geometry& g, algo mode);
 void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s);
 // Runs the conv by Winograd and returns true, or returns false (not prepared for this input).
 bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c);
+
+// What a conv layer derives from its weights at load: one of the two is filled, or neither.
+struct prepared {
+    winograd_weights winograd;
+    packed_weights packed;
+};
 
 // Vulkan kernels (conv_vk.cpp).
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c);

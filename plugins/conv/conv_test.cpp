@@ -166,6 +166,13 @@ struct scoped_env {
 // the GEMM path on inputs in [-1, 1] with fan-in 576 to 4608 (outputs up to 1.7): at most
 // 1.7e-5 absolute, 1.2e-4 relative where |y| > 0.1; this bound covers those too.
 constexpr float winograd_rtol = 1e-4f, winograd_atol = 3e-5f;
+
+// Runs one conv layer with CNNKIT_CONV_ALGO set to `algo` while it loads.
+testing::layer_result run_with(const char* algo, const std::string& params,
+                               const kernel::host_tensor& x, int seed) {
+    const scoped_env env("CNNKIT_CONV_ALGO", algo);
+    return run_layer("conv", params, {x}, seed);
+}
 }  // namespace
 
 TEST_CASE("conv: Winograd matches direct convolution on odd sizes, pads 0-2 and edge tiles",
@@ -220,12 +227,7 @@ TEST_CASE("conv: Winograd and the GEMM path agree, and a bad CNNKIT_CONV_ALGO is
           "[conv][cpu][winograd]") {
     const auto x = testing::random_tensor({1, 64, 28, 28}, 41);
     const std::string params = "{out_channels: 32, kernel: 3, pad: 1, activation: relu}";
-    testing::layer_result gemm, wino;
-    {
-        const scoped_env algo("CNNKIT_CONV_ALGO", "gemm");
-        gemm = run_layer("conv", params, {x}, 3);
-    }
-    wino = run_layer("conv", params, {x}, 3);  // auto: 64 channels at 28x28 takes Winograd
+    const auto gemm = run_with("gemm", params, x, 3), wino = run_with("winograd", params, x, 3);
     const float* g = gemm.outputs[0].f32();
     testing::check_close(wino.outputs[0], {1, 32, 28, 28},
                          std::vector<float>(g, g + 32 * 28 * 28), winograd_rtol, winograd_atol);
@@ -245,6 +247,55 @@ TEST_CASE("conv: Winograd and the GEMM path agree, and a bad CNNKIT_CONV_ALGO is
         walk(e);
     }
     CHECK_THAT(chain, Catch::Contains("layer 'layer' (conv)") &&
-                          Catch::Contains("libcnnkit_conv.so: CNNKIT_CONV_ALGO must be gemm, "
-                                          "winograd or auto, got 'fast'"));
+                          Catch::Contains("libcnnkit_conv.so: CNNKIT_CONV_ALGO must be auto, "
+                                          "winograd, gemm or im2col, got 'fast'"));
+}
+
+TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
+          "[conv][cpu][packed]") {
+    // At least 16 output channels per group takes the packed path. {n, c, k, groups, h, w,
+    // kernel, stride, pad, dilation, residual+relu}: channels not multiples of 32 (padded
+    // panels), K past one 256-row block (3x3 on 40 and 70 channels), few pixels (panel ranges
+    // split, A shared), many pixels (several chunks), 1x1 without im2col, pads wider than a
+    // block's row, two images and two groups; direct kernels for strides 1, 2 and 4 (7x7
+    // outputs in two-row blocks, with an odd row left), packed A for stride 3.
+    const struct { int n, c, k, groups, h, w, kern, s, pad, dil; bool res; } cases[] = {
+        {1, 40, 48, 1, 7, 7, 3, 1, 1, 1, false},   {1, 70, 100, 1, 5, 6, 3, 2, 1, 1, true},
+        {2, 16, 17, 1, 30, 31, 3, 1, 1, 1, false}, {1, 3, 64, 1, 45, 47, 7, 2, 3, 1, true},
+        {1, 64, 40, 1, 13, 11, 1, 1, 0, 1, true},  {2, 32, 64, 2, 9, 10, 3, 1, 2, 2, false},
+        {1, 300, 33, 1, 4, 3, 1, 1, 0, 1, false},  {1, 24, 20, 1, 26, 25, 5, 3, 2, 1, false},
+        {1, 24, 40, 1, 14, 13, 3, 2, 1, 1, true},  {2, 33, 70, 1, 7, 7, 1, 1, 0, 1, false},
+        {1, 8, 36, 1, 30, 29, 11, 4, 2, 1, false}};
+    for (const char* isa : {"generic", "avx2", "best"}) {
+        const scoped_env target("CNNKIT_CONV_ISA", isa);
+        const scoped_env algo("CNNKIT_CONV_ALGO", "gemm");
+        for (const auto& k : cases) {
+            const int span = k.dil * (k.kern - 1) + 1;
+            const int oh = (k.h + 2 * k.pad - span) / k.s + 1, ow = (k.w + 2 * k.pad - span) / k.s + 1;
+            const std::string params = cnnkit::cat(
+                "{out_channels: ", k.k, ", kernel: ", k.kern, ", stride: ", k.s, ", pad: ", k.pad,
+                ", dilation: ", k.dil, ", groups: ", k.groups,
+                k.res ? ", residual: true, activation: relu}" : "}");
+            INFO(isa << " " << params << " on " << k.n << "x" << k.c << "x" << k.h << "x" << k.w);
+            const auto x = testing::random_tensor({k.n, k.c, k.h, k.w}, 50 + k.c);
+            const auto res = testing::random_tensor({k.n, k.k, oh, ow}, 51, -2, 2);
+            const auto r = k.res ? run_layer("conv", params, {x, res}, 7 + k.k)
+                                 : run_layer("conv", params, {x}, 7 + k.k);
+            auto want = reference(x, r.weights[0], &r.weights[1], k.k, k.kern, k.kern, k.s, k.s,
+                                  k.pad, k.pad, oh, ow, k.dil, k.dil, k.groups);
+            if (k.res)
+                for (std::size_t i = 0; i < want.size(); ++i)
+                    want[i] = std::max(want[i] + res.f32()[i], 0.0f);
+            testing::check_close(r.outputs[0], {k.n, k.k, oh, ow}, want);
+        }
+    }
+}
+
+TEST_CASE("conv: the packed and im2col paths agree to rounding on a ResNet layer shape",
+          "[conv][cpu][packed]") {
+    const auto x = testing::random_tensor({1, 256, 7, 7}, 61);
+    const std::string params = "{out_channels: 96, kernel: 3, stride: 1, pad: 1}";
+    const auto packed = run_with("gemm", params, x, 5), im2col = run_with("im2col", params, x, 5);
+    const float* g = im2col.outputs[0].f32();
+    testing::check_close(packed.outputs[0], {1, 96, 7, 7}, std::vector<float>(g, g + 96 * 49));
 }

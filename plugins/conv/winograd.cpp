@@ -1,7 +1,8 @@
 // winograd.cpp: 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (Lavin & Gray, 2015). Filters
-// are transformed once at load; each job (image, block of 4x4 output tiles, block of output
-// channels) transforms its input tiles, runs 36 GEMMs through the host's sgemm and transforms
-// the products back with the fused bias, residual and activation.
+// are transformed once at load into 32-channel panels; each job (image, block of 4x4 output
+// tiles, block of output channels) transforms its input tiles into micro-kernel panels (tiles
+// broadcast), runs the 36 products on packed.cpp's micro-kernels (output channels in the vector
+// lanes) and transforms the products back with the fused bias, residual and activation.
 #include "conv.hpp"
 
 #include <algorithm>
@@ -14,34 +15,11 @@ namespace {
 
 constexpr int lanes = 16;  // tiles transformed side by side: one AVX-512 register per value
 
-enum class algo { gemm, automatic, winograd };
-enum isa : std::int32_t { isa_generic = 1, isa_avx2, isa_avx512 };
-
-algo algo_from_env() {
-    const char* v = std::getenv("CNNKIT_CONV_ALGO");
-    if (!v || !*v || std::strcmp(v, "auto") == 0) return algo::automatic;
-    if (std::strcmp(v, "gemm") == 0) return algo::gemm;
-    sdk::expect(std::strcmp(v, "winograd") == 0,
-                "CNNKIT_CONV_ALGO must be gemm, winograd or auto, got '", v, "'");
-    return algo::winograd;
-}
-
-// The best transform code this CPU runs; CNNKIT_CONV_ISA=avx2|generic asks for less (tests).
-isa isa_for_cpu() {
-    __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
-    const char* v = std::getenv("CNNKIT_CONV_ISA");
-    if (v && std::strcmp(v, "generic") == 0) return isa_generic;
-    if (v && std::strcmp(v, "avx2") == 0) return avx2 ? isa_avx2 : isa_generic;
-    return avx512 ? isa_avx512 : avx2 ? isa_avx2 : isa_generic;
-}
-
 // How one conv is cut into jobs.
 struct layout {
     std::int64_t n, c, k, h, w, oh, ow, pad_t, pad_l;
     std::int64_t tiles_x, tiles;  // 4x4 output tiles per row, per image
-    std::int64_t tb, kb;          // tiles (a multiple of `lanes`) and channels per job
+    std::int64_t tb, kb;          // tiles (a multiple of `lanes`) and channels (of 32) per job
     std::int64_t tile_blocks, k_blocks;
 };
 
@@ -58,9 +36,9 @@ layout layout_of(const geometry& g) {
     // Few tile blocks (deep layers): split the output channels too, so threads have work.
     const std::int64_t spatial = q.n * q.tile_blocks;
     const std::int64_t split =
-        spatial >= 4 ? 1 : std::min((q.k + 15) / 16, (4 + spatial - 1) / spatial);
-    q.kb = round_up((q.k + split - 1) / split, 16);
-    q.kb = std::min(q.kb, std::max<std::int64_t>(16, 8192 / q.tb / 16 * 16));  // products block
+        spatial >= 4 ? 1 : std::min((q.k + pack_nr - 1) / pack_nr, (4 + spatial - 1) / spatial);
+    q.kb = round_up((q.k + split - 1) / split, pack_nr);
+    q.kb = std::min(q.kb, std::max<std::int64_t>(pack_nr, 8192 / q.tb / pack_nr * pack_nr));
     q.k_blocks = (q.k + q.kb - 1) / q.kb;
     return q;
 }
@@ -125,7 +103,9 @@ std::int64_t padded_floats(const layout& q) {
     }
 }
 
-// v[(xi * c + ci) * tb + j] = (B^T d B)[xi] of tile t0 + j, channel ci, for j < round_up(nt).
+// (B^T d B)[xi] of tile t0 + j, channel ci, for j < round_up(nt), packed for the micro-kernels
+// as blocks of MR tiles: v[((xi * tb / MR + j / MR) * c + ci) * MR + j % MR].
+template <int MR>
 [[gnu::always_inline]] inline void transform_input(const layout& q, const float* x,
                                                    std::int64_t t0, std::int64_t nt, float* v,
                                                    float* buf) {
@@ -147,128 +127,122 @@ std::int64_t padded_floats(const layout& q) {
                         d[r * 6 + j][l] = buf[off[l] + r * pr.width + j];
             for (int j = 0; j < 6; ++j) input_1d(d[j], 6 * lanes, tmp[j], 6 * lanes);
             for (int i = 0; i < 6; ++i) input_1d(tmp[i * 6], lanes, d[i * 6], lanes);
-            float* dst = v + ci * q.tb + j0;
-            for (int xi = 0; xi < 36; ++xi)
-                for (int l = 0; l < lanes; ++l) dst[xi * q.c * q.tb + l] = d[xi][l];
+            for (int xi = 0; xi < 36; ++xi) {
+                float* dst = v + ((xi * q.tb + j0) * q.c + ci * MR);
+                for (int h = 0; h < lanes / MR; ++h)
+                    for (int l = 0; l < MR; ++l) dst[h * q.c * MR + l] = d[xi][h * MR + l];
+            }
         }
     }
-}
-
-// Top-left output corner of each lane's tile; lanes past `nt` get a corner far outside.
-struct lane_tiles {
-    std::int64_t y[lanes], x[lanes];
-    bool inside = true;  // every lane's 4x4 output tile lies inside the output
-};
-
-lane_tiles tiles_of(const layout& q, std::int64_t t0, std::int64_t nt) {
-    lane_tiles t;
-    for (int l = 0; l < lanes; ++l) {
-        t.y[l] = l < nt ? (t0 + l) / q.tiles_x * 4 : -1000;
-        t.x[l] = l < nt ? (t0 + l) % q.tiles_x * 4 : -1000;
-        t.inside &= t.y[l] >= 0 && t.y[l] + 4 <= q.oh && t.x[l] + 4 <= q.ow;
-    }
-    return t;
 }
 
 struct job_args {
     const params* p;
-    const sdk::host* host;
+    const micro_kernels* mk;
     const float *x, *u, *bias, *res;
     float* y;
 };
 
-// Output channel o of tiles [t0, t0 + nt) from the products m (row stride tb): A^T m A, then
-// ((acc + bias) + residual), then the activation: the epilogue order of the GEMM path.
+// Output channels [o0, o0 + nl) (nl <= lanes) of tile t from the products m (m[xi * mstride + l]
+// is channel o0 + l): A^T m A, then ((acc + bias) + residual), then the activation: the
+// epilogue order of the GEMM paths.
 [[gnu::always_inline]] inline void transform_output(const layout& q, const job_args& a,
-                                                    std::int64_t img, std::int64_t o,
-                                                    const lane_tiles* groups, std::int64_t nt,
+                                                    std::int64_t img, std::int64_t t,
+                                                    std::int64_t o0, std::int64_t nl,
                                                     const float* m, std::int64_t mstride) {
-    const std::int64_t plane = (img * q.k + o) * q.oh * q.ow;
-    float* out = a.y + plane;
-    const float* res = a.res ? a.res + plane : nullptr;
-    const float b = a.bias ? a.bias[o] : 0.0f;
-    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
-        const lane_tiles& t = groups[j0 / lanes];
-        alignas(64) float s[36][lanes], tmp[36][lanes], r[16][lanes];
-        for (int j = 0; j < 6; ++j) output_1d(m + j * mstride + j0, 6 * mstride, tmp[j], 6 * lanes);
-        for (int i = 0; i < 4; ++i) output_1d(tmp[i * 6], lanes, s[i * 4], lanes);
-        auto inside = [&](int l, int e) {
-            return t.inside || (t.y[l] + e / 4 < q.oh && t.x[l] + e % 4 < q.ow && t.y[l] >= 0);
-        };
-        auto at = [&](int l, int e) { return (t.y[l] + e / 4) * q.ow + t.x[l] + e % 4; };
+    const std::int64_t ty = t / q.tiles_x * 4, tx = t % q.tiles_x * 4, plane = q.oh * q.ow;
+    const std::int64_t first = (img * q.k + o0) * plane;
+    float* out = a.y + first;
+    const float* res = a.res ? a.res + first : nullptr;
+    alignas(64) float s[16][lanes], tmp[36][lanes], b[lanes];
+    for (int j = 0; j < 6; ++j) output_1d(m + j * mstride, 6 * mstride, tmp[j], 6 * lanes);
+    for (int i = 0; i < 4; ++i) output_1d(tmp[i * 6], lanes, s[i * 4], lanes);
+    for (int l = 0; l < lanes; ++l) b[l] = a.bias && l < nl ? a.bias[o0 + l] : 0.0f;
+    for (int e = 0; e < 16; ++e)
+        for (int l = 0; l < lanes; ++l) s[e][l] += b[l];
+    const int rows = static_cast<int>(std::min<std::int64_t>(4, q.oh - ty));
+    const int cols = static_cast<int>(std::min<std::int64_t>(4, q.ow - tx));
+    if (res)
+        for (int e = 0; e < 16; ++e) {
+            if (e / 4 >= rows || e % 4 >= cols) continue;
+            const std::int64_t at = (ty + e / 4) * q.ow + tx + e % 4;
+            for (int l = 0; l < nl; ++l) s[e][l] += res[l * plane + at];
+        }
+    const act_fn f = a.p->activation;
+    if (f == act_fn::relu || f == act_fn::relu6)
         for (int e = 0; e < 16; ++e)
-            for (int l = 0; l < lanes; ++l) s[e][l] += b;
-        if (res) {
-            for (int e = 0; e < 16; ++e)
-                for (int l = 0; l < lanes; ++l) r[e][l] = inside(l, e) ? res[at(l, e)] : 0.0f;
-            for (int e = 0; e < 16; ++e)
-                for (int l = 0; l < lanes; ++l) s[e][l] += r[e][l];
-        }
-        const act_fn f = a.p->activation;
-        if (f == act_fn::relu || f == act_fn::relu6)
-            for (int e = 0; e < 16; ++e)
-                for (int l = 0; l < lanes; ++l)
-                    s[e][l] =
-                        std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
-        else if (f != act_fn::none)
-            for (int e = 0; e < 16; ++e)
-                for (int l = 0; l < lanes; ++l) s[e][l] = activate(f, s[e][l]);
-        for (int l = 0; l < lanes && l < nt - j0; ++l) {
-            if (t.y[l] + 4 <= q.oh && t.x[l] + 4 <= q.ow) {
-                for (int e = 0; e < 16; ++e) out[at(l, e)] = s[e][l];
-                continue;
-            }
-            for (int e = 0; e < 16; ++e)
-                if (inside(l, e)) out[at(l, e)] = s[e][l];
-        }
+            for (int l = 0; l < lanes; ++l)
+                s[e][l] = std::min(std::max(s[e][l], 0.0f), f == act_fn::relu6 ? 6.0f : HUGE_VALF);
+    else if (f != act_fn::none)
+        for (int e = 0; e < 16; ++e)
+            for (int l = 0; l < lanes; ++l) s[e][l] = activate(f, s[e][l]);
+    for (int e = 0; e < 16; ++e) {
+        if (e / 4 >= rows || e % 4 >= cols) continue;
+        const std::int64_t at = (ty + e / 4) * q.ow + tx + e % 4;
+        for (int l = 0; l < nl; ++l) out[l * plane + at] = s[e][l];
     }
 }
 
-// One job: input transform, 36 GEMMs, output transform. `v` and `m` are the caller's scratch.
+// One job: input transform, the 36 products on the micro-kernels (tiles broadcast, output
+// channels in the vector lanes), output transform. `v` and `m` are the caller's scratch.
+template <int MR>
 [[gnu::always_inline]] inline void run_job(const layout& q, const job_args& a, std::int64_t job,
                                            float* v, float* m) {
     const std::int64_t kblk = job % q.k_blocks, tblk = job / q.k_blocks % q.tile_blocks,
                        img = job / q.k_blocks / q.tile_blocks;
     const std::int64_t t0 = tblk * q.tb, nt = std::min(q.tb, q.tiles - t0);
     const std::int64_t k0 = kblk * q.kb, nk = std::min(q.kb, q.k - k0);
-    const std::int64_t ncols = round_up(nt, lanes);
-    transform_input(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+    const std::int64_t panels = (q.k + pack_nr - 1) / pack_nr, pa = k0 / pack_nr;
+    const std::int64_t pn = (nk + pack_nr - 1) / pack_nr, ldc = pn * pack_nr;
+    const std::int64_t blocks = (nt + MR - 1) / MR;
+    transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+    const auto kernel = a.mk->fn[MR];
     for (int xi = 0; xi < 36; ++xi)
-        a.host->sgemm(false, false, nk, ncols, q.c, 1.0f, a.u + (xi * q.k + k0) * q.c, q.c,
-                      v + xi * q.c * q.tb, q.tb, 0.0f, m + xi * q.kb * q.tb, q.tb);
-    lane_tiles groups[64 / lanes];
-    for (std::int64_t j0 = 0; j0 < nt; j0 += lanes)
-        groups[j0 / lanes] = tiles_of(q, t0 + j0, nt - j0);
-    for (std::int64_t o = 0; o < nk; ++o)
-        transform_output(q, a, img, k0 + o, groups, nt, m + o * q.tb, q.kb * q.tb);
+        for (std::int64_t pl = 0; pl < pn; ++pl) {
+            const float* u = a.u + ((xi * panels + pa + pl) * q.c) * pack_nr;
+            for (std::int64_t blk = 0; blk < blocks; ++blk)
+                kernel(q.c, v + (xi * q.tb + blk * MR) * q.c, u,
+                       m + (xi * q.tb + blk * MR) * ldc + pl * pack_nr, ldc, false);
+        }
+    for (std::int64_t j = 0; j < nt; ++j)
+        for (std::int64_t o = 0; o < nk; o += lanes)
+            transform_output(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(lanes, nk - o),
+                             m + j * ldc + o, q.tb * ldc);
 }
 
 // The same code compiled for three instruction sets; the vectoriser widens the lane loops.
 using job_fn = void (*)(const layout&, const job_args&, std::int64_t, float*, float*);
 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
 job_avx512(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
-    run_job(q, a, job, v, m);
+    run_job<8>(q, a, job, v, m);
 }
 __attribute__((target("avx2,fma"))) void job_avx2(const layout& q, const job_args& a,
                                                   std::int64_t job, float* v, float* m) {
-    run_job(q, a, job, v, m);
+    run_job<4>(q, a, job, v, m);
 }
 void job_generic(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
-    run_job(q, a, job, v, m);
+    run_job<4>(q, a, job, v, m);
 }
 
 }  // namespace
 
+bool winograd_applies(const params& p, const geometry& g, algo mode) {
+    if (mode == algo::gemm || mode == algo::im2col || p.kernel != glm::ivec2{3, 3} ||
+        p.stride != glm::ivec2{1, 1} || p.dilation != glm::ivec2{1, 1} || p.groups != 1)
+        return false;
+    const layout q = layout_of(g);
+    // Measured on VGG-16 and ResNet-18 layers (README, CPU speed): Winograd loses to the direct
+    // path (packed.cpp) where channels are few (its transforms dominate) or tiles are few (the
+    // products become thin and the transformed filters, 4x the weights, stream from memory).
+    return mode == algo::winograd || (q.c >= 16 && q.k >= 16 && q.c + q.k >= 192 && q.tiles >= 196) ||
+           (q.c >= 256 && q.k >= 16 && q.tiles >= 49);
+}
+
 void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s) {
     s = winograd_weights{};
-    const algo mode = algo_from_env();
-    if (mode == algo::gemm || p.kernel != glm::ivec2{3, 3} || p.stride != glm::ivec2{1, 1} ||
-        p.dilation != glm::ivec2{1, 1} || p.groups != 1)
-        return;
-    const layout q = layout_of(geometry_of(p, in));
-    // Measured (README, CPU speed): Winograd loses where channels are few (the transforms
-    // dominate) or tiles are few (the 36 GEMMs become thin and transformed filters dominate).
-    if (mode == algo::automatic && (q.c < 16 || q.k < 16 || q.tiles < 9)) return;
+    const geometry geo = geometry_of(p, in);
+    if (!winograd_applies(p, geo, algo_from_env())) return;
+    const layout q = layout_of(geo);
     static const double g[6][3] = {{1.0 / 4, 0, 0},
                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
@@ -277,7 +251,8 @@ void winograd_prepare(const params& p, const sdk::shape& in, const float* w, win
                                    {0, 0, 1}};
     s.k = q.k, s.c = q.c;
     s.isa = isa_for_cpu();
-    s.u.resize(static_cast<std::size_t>(36 * q.k * q.c));
+    const std::int64_t panels = (q.k + pack_nr - 1) / pack_nr;
+    s.u.assign(static_cast<std::size_t>(36 * panels * pack_nr * q.c), 0.0f);
     for (std::int64_t o = 0; o < q.k; ++o)
         for (std::int64_t ci = 0; ci < q.c; ++ci) {
             const float* f = w + (o * q.c + ci) * 9;
@@ -289,7 +264,8 @@ void winograd_prepare(const params& p, const sdk::shape& in, const float* w, win
                 for (int j = 0; j < 6; ++j) {
                     double acc = 0;  // (G f G^T)[i][j]
                     for (int r = 0; r < 3; ++r) acc += gf[i][r] * g[j][r];
-                    s.u[((i * 6 + j) * q.k + o) * q.c + ci] = static_cast<float>(acc);
+                    s.u[(((i * 6 + j) * panels + o / pack_nr) * q.c + ci) * pack_nr +
+                        o % pack_nr] = static_cast<float>(acc);
                 }
         }
 }
@@ -299,7 +275,8 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
     const geometry g = geometry_of(p, c.in(0).shape());
     if (g.c != s.c || g.oc != s.k) return false;
     const layout q = layout_of(g);
-    const job_args a{&p, &c.host, c.in(0).f32(), s.u.data(), p.bias ? c.w(1).f32() : nullptr,
+    const job_args a{&p, &micro_kernels_for(s.isa), c.in(0).f32(), s.u.data(),
+                     p.bias ? c.w(1).f32() : nullptr,
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
     const job_fn fn = s.isa == isa_avx512 ? job_avx512 : s.isa == isa_avx2 ? job_avx2 : job_generic;
     const auto v_size = static_cast<std::size_t>(36 * q.c * q.tb + padded_floats(q));
