@@ -179,8 +179,9 @@ struct conv_layer {
         const geometry g = geometry_of(p, in[0]);
         const algo mode = algo_from_env();
         if (winograd_applies(p, g, mode)) return 0;
-        const std::int64_t floats = packed_applies(p, g, mode) ? packed_workspace_floats(p, g)
-                                                               : tiling_of(p, g).shared_floats();
+        const std::int64_t floats = pointwise_applies(p, g, mode) ? pointwise_workspace_floats(p, g)
+                                    : packed_applies(p, g, mode) ? packed_workspace_floats(p, g)
+                                                                 : tiling_of(p, g).shared_floats();
         return static_cast<std::uint64_t>(floats) * sizeof(float);
     }
     using state = prepared;
@@ -189,11 +190,16 @@ struct conv_layer {
         const float* wt = sdk::const_tensor{&w[0]}.f32();
         winograd_prepare(p, in[0], wt, s.winograd);
         s.packed = packed_weights{};
-        if (s.winograd.u.empty()) packed_prepare(p, in[0], wt, s.packed);
+        if (!s.winograd.u.empty()) return;
+        if (pointwise_applies(p, geometry_of(p, in[0]), algo_from_env()))
+            pointwise_prepare(p, in[0], wt, s.packed);
+        else
+            packed_prepare(p, in[0], wt, s.packed);
     }
     static void run(const params& p, const sdk::call& c) {
         if (winograd_run(p, c.state<state>().winograd, c)) return;
-        if (packed_run(p, c.state<state>().packed, c)) return;
+        if (pointwise_run(p, c.state<state>().packed, c) || packed_run(p, c.state<state>().packed, c))
+            return;
         const geometry g = geometry_of(p, c.in(0).shape());
         const tiling t = tiling_of(p, g);
         const float* x = c.in(0).f32();

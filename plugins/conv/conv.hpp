@@ -77,7 +77,26 @@ struct packed_weights {
     std::vector<float> b;  // [group][K block][panel][kc][32], channels past the group's end zero
     std::int64_t groups = 0, ocg = 0, kk = 0, panels = 0;
     std::int32_t isa = 0;
+    bool pointwise = false;  // `b` holds pointwise.cpp's layout instead
 };
+
+// `n` rows in near-equal blocks of at most `most` (49 by 14: 13, 12, 12, 12), so that no
+// micro-kernel call leaves most accumulators idle.
+struct blocks {
+    std::int64_t count, base, extra;
+    blocks(std::int64_t n, int most)
+        : count((n + most - 1) / most), base(n / count), extra(n % count) {}
+    std::int64_t offset(std::int64_t b) const { return b * base + std::min(b, extra); }
+    int rows(std::int64_t b) const { return static_cast<int>(base + (b < extra ? 1 : 0)); }
+};
+
+// 1x1 convs without pads over at least 128 output pixels (pointwise.cpp): the filters packed
+// at load as micro-kernel A panels (output channels broadcast), the input packed per K block
+// into 32-pixel B panels (in the workspace), results stored straight into the NCHW output.
+bool pointwise_applies(const params& p, const geometry& g, algo mode);
+std::int64_t pointwise_workspace_floats(const params& p, const geometry& g);
+void pointwise_prepare(const params& p, const sdk::shape& in, const float* w, packed_weights& s);
+bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c);
 bool packed_applies(const params& p, const geometry& g, algo mode);
 std::int64_t packed_workspace_floats(const params& p, const geometry& g);
 void packed_prepare(const params& p, const sdk::shape& in, const float* w, packed_weights& s);

@@ -353,15 +353,6 @@ std::int64_t offset_in_group(const plan& q, std::int64_t o, std::int64_t k) {
     return k0 * q.panels * NR + (o / NR * kc + (k - k0)) * NR + o % NR;
 }
 
-// Pixel blocks of a chunk: `np` pixels in near-equal blocks of at most mr_max (49: 13, 12, 12,
-// 12), so that no block leaves most accumulators idle.
-struct blocks {
-    std::int64_t count, base, extra;
-    blocks(std::int64_t np, int mr_max)
-        : count((np + mr_max - 1) / mr_max), base(np / count), extra(np % count) {}
-    std::int64_t offset(std::int64_t b) const { return b * base + std::min(b, extra); }
-    int rows(std::int64_t b) const { return static_cast<int>(base + (b < extra ? 1 : 0)); }
-};
 
 // A run of a block's pixels within one output row: block rows [r, r + len), whose first pixel
 // reads input row iy + ky * dilation and column ix + kx * dilation at tap (ky, kx).
@@ -470,7 +461,7 @@ void packed_prepare(const params& p, const sdk::shape& in, const float* w, packe
 }
 
 bool packed_run(const params& p, const packed_weights& s, const sdk::call& c) {
-    if (s.b.empty()) return false;
+    if (s.b.empty() || s.pointwise) return false;
     const geometry g = geometry_of(p, c.in(0).shape());
     const plan q = plan_of(p, g);
     if (q.kk != s.kk || q.ocg != s.ocg || p.groups != s.groups) return false;

@@ -1,0 +1,212 @@
+// pointwise.cpp: 1x1 convs without pads over at least 128 output pixels (ResNet bottlenecks,
+// inception branches). Per image and group, out (channels x pixels) = W (channels x K) * X
+// (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
+// broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride),
+// and the micro-kernels (packed.cpp) store straight into the NCHW output, so nothing is
+// transposed; bias, residual and activation are applied in place after the last K block.
+#include "conv.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cnnkit::plugins::conv {
+namespace {
+
+constexpr int NR = pack_nr;
+constexpr std::int64_t KC = 256;       // K block rows: C is updated once per block
+constexpr std::int64_t job_panels = 8;  // 256 pixels per job: its B block stays in L2
+
+struct plan {
+    std::int64_t cg, ocg, cols, kblocks, npan, chunks, images, spatial_jobs, blk_step, blk_jobs;
+    blocks ob;  // output channels in micro-kernel rows
+    std::int64_t image_floats() const { return cg * npan * NR; }  // one image's B panels
+};
+
+plan plan_of(const params& p, const geometry& g, int mr_max) {
+    const std::int64_t ocg = g.oc / p.groups;
+    plan q{g.c / p.groups, ocg, g.oh * g.ow, 0, 0, 0, 0, 0, 0, 0, blocks(ocg, mr_max)};
+    q.kblocks = (q.cg + KC - 1) / KC;
+    q.npan = (q.cols + NR - 1) / NR;
+    q.chunks = (q.npan + job_panels - 1) / job_panels;
+    q.images = g.n * p.groups;
+    q.spatial_jobs = q.images * q.chunks;
+    const std::int64_t split =
+        q.spatial_jobs >= 4 ? 1 : std::min(q.ob.count, (4 + q.spatial_jobs - 1) / q.spatial_jobs);
+    q.blk_step = (q.ob.count + split - 1) / split;
+    q.blk_jobs = (q.ob.count + q.blk_step - 1) / q.blk_step;
+    return q;
+}
+
+struct job_args {
+    const params* p;
+    const geometry* g;
+    const plan* q;
+    const float *x, *w, *bias, *res;
+    float* y;
+    float* bpack;
+    const micro_kernels* mk;
+};
+
+// K block k0 of pixel panel j of image `image` (n x groups order) into its B panel (kc x 32,
+// zeros past the last pixel).
+[[gnu::always_inline]] inline void pack_b(const job_args& a, std::int64_t image,
+                                          std::int64_t k0, std::int64_t j) {
+    const plan& q = *a.q;
+    const geometry& g = *a.g;
+    const std::int64_t grp = image % a.p->groups, img = image / a.p->groups;
+    const std::int64_t kc = std::min(KC, q.cg - k0);
+    float* dst = a.bpack + image * q.image_floats() + (k0 * q.npan + j * kc) * NR;
+    // The panel's pixels as runs within output rows: destination column, source offset, length.
+    struct run {
+        std::int64_t col, src, len;
+    } runs[NR];
+    int nruns = 0;
+    const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
+    for (std::int64_t t = 0; t < width;) {
+        const std::int64_t px = j * NR + t, ox = px % g.ow;
+        const std::int64_t len = std::min(width - t, g.ow - ox);
+        runs[nruns++] = {t, px / g.ow * a.p->stride[0] * g.w + ox * a.p->stride[1], len};
+        t += len;
+    }
+    const std::int64_t sw = a.p->stride[1];
+    const float* src = a.x + ((img * g.c + grp * q.cg + k0) * g.h) * g.w;
+    for (std::int64_t k = 0; k < kc; ++k, src += g.h * g.w, dst += NR) {
+        for (int i = 0; i < nruns; ++i) {
+            const float* s = src + runs[i].src;
+            float* d = dst + runs[i].col;
+            if (sw == 1)
+                for (std::int64_t t = 0; t < runs[i].len; ++t) d[t] = s[t];
+            else
+                for (std::int64_t t = 0; t < runs[i].len; ++t) d[t] = s[t * sw];
+        }
+        for (std::int64_t t = width; t < NR; ++t) dst[t] = 0.0f;
+    }
+}
+
+// One job: pixel panels [j0, j1) of one image times output-channel blocks [b0, b1).
+[[gnu::always_inline]] inline void run_job(const job_args& a, std::int64_t job) {
+    const plan& q = *a.q;
+    const geometry& g = *a.g;
+    const std::int64_t sj = job / q.blk_jobs, bj = job % q.blk_jobs;
+    const std::int64_t image = sj / q.chunks, grp = image % a.p->groups, img = image / a.p->groups;
+    const std::int64_t j0 = sj % q.chunks * job_panels, j1 = std::min(q.npan, j0 + job_panels);
+    const std::int64_t b0 = bj * q.blk_step, b1 = std::min(q.ob.count, b0 + q.blk_step);
+    float* out = a.y + (img * g.oc + grp * q.ocg) * q.cols;
+    for (std::int64_t k0 = 0; k0 < q.cg; k0 += KC) {
+        const std::int64_t kc = std::min(KC, q.cg - k0);
+        const float* wk = a.w + grp * q.ocg * q.cg + k0 * q.ocg;
+        const float* bk = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
+        for (std::int64_t b = b0; b < b1; ++b) {
+            const int mr = q.ob.rows(b);
+            const auto kernel = a.mk->fn[mr];
+            const float* ap = wk + q.ob.offset(b) * kc;
+            float* c = out + q.ob.offset(b) * q.cols;
+            for (std::int64_t j = j0; j < j1; ++j) {
+                const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
+                if (width == NR) {
+                    kernel(kc, ap, bk + j * kc * NR, c + j * NR, q.cols, k0 > 0);
+                    continue;
+                }
+                alignas(64) float t[16 * NR];  // the last, partial panel through a full tile
+                for (int r = 0; r < mr; ++r)
+                    for (std::int64_t x = 0; x < NR; ++x)
+                        t[r * NR + x] = x < width && k0 > 0 ? c[r * q.cols + j * NR + x] : 0.0f;
+                kernel(kc, ap, bk + j * kc * NR, t, NR, k0 > 0);
+                for (int r = 0; r < mr; ++r)
+                    for (std::int64_t x = 0; x < width; ++x) c[r * q.cols + j * NR + x] = t[r * NR + x];
+            }
+        }
+    }
+    // out = act((out + bias) + res) over the job's tile: the order of the unfused nodes.
+    const act_fn f = a.p->activation;
+    const std::int64_t p0 = j0 * NR, p1 = std::min(q.cols, j1 * NR);
+    for (std::int64_t o = q.ob.offset(b0); o < q.ob.offset(b1 - 1) + q.ob.rows(b1 - 1); ++o) {
+        float* row = out + o * q.cols;
+        const float* res = a.res ? a.res + (img * g.oc + grp * q.ocg + o) * q.cols : nullptr;
+        const float bias = a.bias ? a.bias[grp * q.ocg + o] : 0.0f;
+        if (res)
+            for (std::int64_t x = p0; x < p1; ++x) row[x] = (row[x] + bias) + res[x];
+        else
+            for (std::int64_t x = p0; x < p1; ++x) row[x] += bias;
+        if (f == act_fn::relu)
+            for (std::int64_t x = p0; x < p1; ++x) row[x] = std::max(row[x], 0.0f);
+        else if (f != act_fn::none)
+            for (std::int64_t x = p0; x < p1; ++x) row[x] = activate(f, row[x]);
+    }
+}
+
+// The same code compiled for three instruction sets (the micro-kernels are chosen apart).
+using job_fn = void (*)(const job_args&, std::int64_t);
+using pack_fn = void (*)(const job_args&, std::int64_t, std::int64_t, std::int64_t);
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+job_avx512(const job_args& a, std::int64_t job) {
+    run_job(a, job);
+}
+__attribute__((target("avx2,fma"))) void job_avx2(const job_args& a, std::int64_t job) {
+    run_job(a, job);
+}
+void job_generic(const job_args& a, std::int64_t job) { run_job(a, job); }
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+pack_avx512(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t j) {
+    pack_b(a, image, k0, j);
+}
+__attribute__((target("avx2,fma"))) void pack_avx2(const job_args& a, std::int64_t image,
+                                                   std::int64_t k0, std::int64_t j) {
+    pack_b(a, image, k0, j);
+}
+void pack_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t j) {
+    pack_b(a, image, k0, j);
+}
+
+}  // namespace
+
+bool pointwise_applies(const params& p, const geometry& g, algo mode) {
+    return mode != algo::im2col && p.kernel[0] == 1 && p.kernel[1] == 1 && g.pad_t == 0 &&
+           g.pad_l == 0 && g.oc / p.groups >= 16 && g.oh * g.ow >= 128;
+}
+
+std::int64_t pointwise_workspace_floats(const params& p, const geometry& g) {
+    const plan q = plan_of(p, g, 1);  // the B panels do not depend on the micro-kernel rows
+    return q.images * q.image_floats();
+}
+
+void pointwise_prepare(const params& p, const sdk::shape& in, const float* w, packed_weights& s) {
+    s = packed_weights{};
+    const geometry g = geometry_of(p, in);
+    s.isa = isa_for_cpu();
+    const plan q = plan_of(p, g, micro_kernels_for(s.isa).mr_max);
+    s.groups = p.groups, s.ocg = q.ocg, s.kk = q.cg, s.pointwise = true;
+    // [group][K block][channel block][kc][rows]: A panels in the order a job reads them.
+    s.b.resize(static_cast<std::size_t>(p.groups * q.ocg * q.cg));
+    for (std::int64_t grp = 0; grp < p.groups; ++grp)
+        for (std::int64_t k0 = 0; k0 < q.cg; k0 += KC) {
+            const std::int64_t kc = std::min(KC, q.cg - k0);
+            float* dst = s.b.data() + grp * q.ocg * q.cg + k0 * q.ocg;
+            for (std::int64_t b = 0; b < q.ob.count; ++b)
+                for (std::int64_t k = 0; k < kc; ++k)
+                    for (int r = 0; r < q.ob.rows(b); ++r)
+                        dst[q.ob.offset(b) * kc + k * q.ob.rows(b) + r] =
+                            w[(grp * q.ocg + q.ob.offset(b) + r) * q.cg + k0 + k];
+        }
+}
+
+bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c) {
+    if (!s.pointwise) return false;
+    const geometry g = geometry_of(p, c.in(0).shape());
+    const micro_kernels& mk = micro_kernels_for(s.isa);
+    const plan q = plan_of(p, g, mk.mr_max);
+    if (q.cg != s.kk || q.ocg != s.ocg || p.groups != s.groups) return false;
+    const job_args a{&p, &g, &q, c.in(0).f32(), s.b.data(), p.bias ? c.w(1).f32() : nullptr,
+                     p.residual ? c.in(1).f32() : nullptr, c.out(0).f32(),
+                     static_cast<float*>(c.workspace), &mk};
+    const bool avx512 = s.isa == isa_avx512, avx2 = s.isa == isa_avx2;
+    const pack_fn pack = avx512 ? pack_avx512 : avx2 ? pack_avx2 : pack_generic;
+    c.host.parallel_for(0, q.images * q.kblocks * q.npan, [&](std::int64_t t) {
+        pack(a, t / (q.kblocks * q.npan), t / q.npan % q.kblocks * KC, t % q.npan);
+    });
+    const job_fn fn = avx512 ? job_avx512 : avx2 ? job_avx2 : job_generic;
+    c.host.parallel_for(0, q.spatial_jobs * q.blk_jobs, [&](std::int64_t job) { fn(a, job); });
+    return true;
+}
+
+}  // namespace cnnkit::plugins::conv
