@@ -1,11 +1,13 @@
 // pool.cpp: shape rule and CPU kernel of pool (ONNX MaxPool / AveragePool / LpPool p=2 and their
-// Global forms), parallel over output rows; windows and divisors are precomputed per axis.
+// Global forms), parallel over output rows; windows are precomputed per axis.
 #include "pool.hpp"
 
 #include <cnnkit/layer.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -107,45 +109,27 @@ struct pool_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.c * g.ax[0].out * g.ax[1].out * g.ax[0].k * g.ax[1].k;
     }
-    // The window tables of both axes, so that a run allocates nothing.
+    // The window tables of both axes and the taps of the w axis, so that a run allocates nothing.
     static std::uint64_t workspace(const params& p, std::span<const sdk::shape> in) {
         const geometry g = geometry_of(p, in[0]);
-        return static_cast<std::uint64_t>(g.ax[0].out + g.ax[1].out) * sizeof(window);
+        return static_cast<std::uint64_t>(g.ax[0].out + g.ax[1].out) * sizeof(window) +
+               static_cast<std::uint64_t>(g.ax[1].out) * sizeof(double);
     }
     static void run(const params& p, const sdk::call& c);
 };
 
-// One output row of one plane: every mode, optional argmax.
-// Max without indices, separably: the column maxima over the window's rows (contiguous, so
-// vectorized), then each output's maximum over its taps of that row. Same comparisons as below:
-// a NaN is never taken. False when the input row does not fit the stack buffer.
-bool max_row_separable(const geometry& g, const window& wy, const window* wx, const float* plane,
-                       std::int64_t ys, float* y) {
-    const axis &ah = g.ax[0], &aw = g.ax[1];
-    constexpr std::int64_t cap = 4096;
-    if (aw.in > cap) return false;
-    float col[cap];
-    std::fill(col, col + aw.in, -std::numeric_limits<float>::infinity());
-    for (std::int64_t ky = wy.j0; ky < wy.j1; ++ky) {
-        const float* row = plane + (ys + ky * ah.d) * aw.in;
-        for (std::int64_t i = 0; i < aw.in; ++i) col[i] = row[i] > col[i] ? row[i] : col[i];
-    }
-    for (std::int64_t ox = 0; ox < aw.out; ++ox) {
-        const window& w = wx[ox];
-        const float* at = col + ox * aw.s - aw.pb;
-        float best = -std::numeric_limits<float>::infinity();
-        for (std::int64_t kx = w.j0; kx < w.j1; ++kx)
-            best = at[kx * aw.d] > best ? at[kx * aw.d] : best;
-        y[ox] = best;
-    }
-    return true;
+// An average divides by the product over both axes of the taps inside the padded input, or of
+// the valid ones (small integers: exact in double).
+double taps(const params& p, const window& w) {
+    return static_cast<double>(p.count_include_pad && !p.global ? w.padded : w.j1 - w.j0);
 }
 
+// One output row of one plane, one window at a time: every mode, optional argmax. The fast paths
+// below compute the same taps in the same order.
 void pool_row(const params& p, const geometry& g, const window& wy, const window* wx,
               const float* plane, std::int64_t plane_base, std::int64_t ys, float* y,
               std::int64_t* idx) {
     const axis &ah = g.ax[0], &aw = g.ax[1];
-    if (p.mode == pool_mode::max && !idx && max_row_separable(g, wy, wx, plane, ys, y)) return;
     for (std::int64_t ox = 0; ox < aw.out; ++ox) {
         const window& w = wx[ox];
         const std::int64_t xs = ox * aw.s - aw.pb;
@@ -167,14 +151,177 @@ void pool_row(const params& p, const geometry& g, const window& wy, const window
                 const double v = plane[(ys + ky * ah.d) * aw.in + xs + kx * aw.d];
                 acc += p.mode == pool_mode::l2 ? v * v : v;
             }
-        if (p.mode == pool_mode::l2) {
-            y[ox] = static_cast<float>(std::sqrt(acc));
-        } else {
-            const std::int64_t count = p.count_include_pad && !p.global
-                                           ? wy.padded * w.padded
-                                           : (wy.j1 - wy.j0) * (w.j1 - w.j0);
-            y[ox] = static_cast<float>(acc / static_cast<double>(count));
+        y[ox] = p.mode == pool_mode::l2
+                    ? static_cast<float>(std::sqrt(acc))
+                    : static_cast<float>(acc / (taps(p, wy) * taps(p, w)));
+    }
+}
+
+// Fast rows (no indices). An input row is laid in a buffer framed by its left pad and, on the
+// right, its pad and the ceil overhang, which hold the fold's identity (-inf for max, 0 for the
+// sums); every output then has all kw taps, and each tap is one pass over the outputs of the
+// row: contiguous for stride 1, every other element for stride 2, so both vectorize. Per output
+// the taps are pool_row's in its order plus identities, so the bits are pool_row's: max never
+// takes a -inf tap (nor a NaN) and a sum never starts at -0, so + 0 leaves it alone. Max runs
+// separably, as it did before this path: the column maxima over the window's rows, then the taps
+// of that row (for ties of -0 and +0 this order, not pool_row's, decides which is kept). Sums
+// frame the row as double (squared for l2: exact), as pool_row converts each tap.
+constexpr std::int64_t row_cap = 4096;  // elements of a framed row, on the stack
+
+std::int64_t framed_width(const axis& a) {
+    return std::max((a.out - 1) * a.s + (a.k - 1) * a.d + 1, a.pb + a.in);
+}
+
+struct max_op {
+    using type = float;
+    static constexpr float identity = -std::numeric_limits<float>::infinity();
+    float operator()(float acc, float v) const { return v > acc ? v : acc; }
+};
+struct add_op {
+    using type = double;
+    static constexpr double identity = 0.0;
+    double operator()(double acc, double v) const { return acc + v; }
+};
+
+// Folds k taps into each of n outputs, in order: y[o] = f(... f(y[o], x[o * s]) ...,
+// x[o * s + (k - 1) * step]), starting from f's identity instead of y[o] when fresh. Up to three
+// taps a pass over y; S > 0 is s known at compile time (the inner loop vectorizes).
+template <std::int64_t S, class F, class T = typename F::type>
+[[gnu::always_inline]] inline void fold_run(T* __restrict y, const T* __restrict x,
+                                            std::int64_t n, std::int64_t s, std::int64_t step,
+                                            std::int64_t k, bool fresh, F f) {
+    const std::int64_t st = S ? S : s;
+    const T init = F::identity;
+    for (std::int64_t t = 0; t < k; t += 3, fresh = false, x += 3 * step) {
+        const T *a = x, *b = x + step, *c = x + 2 * step;
+        switch (std::min<std::int64_t>(k - t, 3) + (fresh ? 3 : 0)) {
+        case 1:
+            for (std::int64_t o = 0; o < n; ++o) y[o] = f(y[o], a[o * st]);
+            break;
+        case 2:
+            for (std::int64_t o = 0; o < n; ++o) y[o] = f(f(y[o], a[o * st]), b[o * st]);
+            break;
+        case 3:
+            for (std::int64_t o = 0; o < n; ++o)
+                y[o] = f(f(f(y[o], a[o * st]), b[o * st]), c[o * st]);
+            break;
+        case 4:
+            for (std::int64_t o = 0; o < n; ++o) y[o] = f(init, a[o * st]);
+            break;
+        case 5:
+            for (std::int64_t o = 0; o < n; ++o) y[o] = f(f(init, a[o * st]), b[o * st]);
+            break;
+        default:
+            for (std::int64_t o = 0; o < n; ++o)
+                y[o] = f(f(f(init, a[o * st]), b[o * st]), c[o * st]);
         }
+    }
+}
+
+// The taps of one framed row along w, for every output of the row.
+template <class F, class T = typename F::type>
+[[gnu::always_inline]] inline void fold_taps(T* y, const T* framed, const axis& a, bool fresh,
+                                             F f) {
+    if (a.s == 1)
+        fold_run<1>(y, framed, a.out, 1, a.d, a.k, fresh, f);
+    else if (a.s == 2)
+        fold_run<2>(y, framed, a.out, 2, a.d, a.k, fresh, f);
+    else
+        fold_run<0>(y, framed, a.out, a.s, a.d, a.k, fresh, f);
+}
+
+// Output rows [b, e) of every mode (row r is plane r / oh, output row r % oh), when
+// framed_width fits row_cap; compiled per instruction set below.
+[[gnu::always_inline]] inline void fast_rows(const params& p, const geometry& g,
+                                             const window* wy, const double* taps_x,
+                                             const float* x, float* y, std::int64_t b,
+                                             std::int64_t e) {
+    const axis &ah = g.ax[0], &aw = g.ax[1];
+    alignas(64) float framed[row_cap];
+    alignas(64) double framed_sum[row_cap], acc[row_cap];
+    const bool max = p.mode == pool_mode::max, l2 = p.mode == pool_mode::l2;
+    if (max)
+        std::fill(framed, framed + framed_width(aw), max_op::identity);
+    else
+        std::fill(framed_sum, framed_sum + framed_width(aw), add_op::identity);
+    for (std::int64_t r = b, plane = b / ah.out, oy = b % ah.out; r < e; ++r) {
+        const window& w = wy[oy];
+        const float* first = x + (plane * ah.in + oy * ah.s - ah.pb + w.j0 * ah.d) * aw.in;
+        if (++oy == ah.out) oy = 0, ++plane;
+        const std::int64_t rows = w.j1 - w.j0;
+        float* out = y + r * aw.out;
+        if (max) {
+            fold_run<1>(framed + aw.pb, first, aw.in, 1, ah.d * aw.in, rows, true, max_op{});
+            fold_taps(out, framed, aw, true, max_op{});
+            continue;
+        }
+        double* inside = framed_sum + aw.pb;
+        for (std::int64_t ky = 0; ky < rows; ++ky) {
+            const float* row = first + ky * ah.d * aw.in;
+            if (l2)
+                for (std::int64_t i = 0; i < aw.in; ++i)
+                    inside[i] = static_cast<double>(row[i]) * static_cast<double>(row[i]);
+            else
+                for (std::int64_t i = 0; i < aw.in; ++i) inside[i] = static_cast<double>(row[i]);
+            fold_taps(acc, framed_sum, aw, ky == 0, add_op{});
+        }
+        if (l2) {
+            for (std::int64_t ox = 0; ox < aw.out; ++ox)
+                out[ox] = static_cast<float>(std::sqrt(acc[ox]));
+        } else {
+            const double ty = taps(p, w);
+            for (std::int64_t ox = 0; ox < aw.out; ++ox)
+                out[ox] = static_cast<float>(acc[ox] / (ty * taps_x[ox]));
+        }
+    }
+}
+
+// The same code for AVX2 (no FMA: nothing to contract) and for the baseline; the vectorizer
+// widens the fold loops. CNNKIT_POOL_ISA=generic picks the baseline (tests).
+using rows_fn = void (*)(const params&, const geometry&, const window*, const double*,
+                         const float*, float*, std::int64_t, std::int64_t);
+__attribute__((target("avx2"))) void fast_rows_avx2(const params& p, const geometry& g,
+                                                    const window* wy, const double* taps_x,
+                                                    const float* x, float* y, std::int64_t b,
+                                                    std::int64_t e) {
+    fast_rows(p, g, wy, taps_x, x, y, b, e);
+}
+void fast_rows_generic(const params& p, const geometry& g, const window* wy,
+                       const double* taps_x, const float* x, float* y, std::int64_t b,
+                       std::int64_t e) {
+    fast_rows(p, g, wy, taps_x, x, y, b, e);
+}
+
+rows_fn fast_rows_for_cpu() {
+    static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+    const char* v = std::getenv("CNNKIT_POOL_ISA");
+    if (v && std::strcmp(v, "generic") == 0) return fast_rows_generic;
+    return avx2 ? fast_rows_avx2 : fast_rows_generic;
+}
+
+// Global avg / l2 of planes [b, e): eight planes at a time, each summed in pool_row's order (the
+// plane's elements in turn) but as eight independent chains rather than one.
+template <bool L2>
+void global_sums(std::int64_t size, const float* x, float* y, std::int64_t b, std::int64_t e) {
+    constexpr std::int64_t lanes = 8;
+    auto term = [](float v) {
+        const double d = static_cast<double>(v);
+        return L2 ? d * d : d;
+    };
+    for (std::int64_t q = b; q < e; q += lanes) {
+        double acc[lanes] = {};
+        const float* src = x + q * size;
+        const std::int64_t m = std::min(lanes, e - q);
+        if (m == lanes) {
+            for (std::int64_t i = 0; i < size; ++i)
+                for (std::int64_t l = 0; l < lanes; ++l) acc[l] += term(src[l * size + i]);
+        } else {
+            for (std::int64_t l = 0; l < m; ++l)
+                for (std::int64_t i = 0; i < size; ++i) acc[l] += term(src[l * size + i]);
+        }
+        for (std::int64_t l = 0; l < m; ++l)
+            y[q + l] = L2 ? static_cast<float>(std::sqrt(acc[l]))
+                          : static_cast<float>(acc[l] / static_cast<double>(size));
     }
 }
 
@@ -184,15 +331,34 @@ void pool_layer::run(const params& p, const sdk::call& c) {
     window* wy = static_cast<window*>(c.workspace);
     window* wx = wy + ah.out;
     for (std::int64_t o = 0; o < ah.out; ++o) wy[o] = window_at(ah, o);
-    for (std::int64_t o = 0; o < aw.out; ++o) wx[o] = window_at(aw, o);
+    double* taps_x = reinterpret_cast<double*>(wx + aw.out);
+    for (std::int64_t o = 0; o < aw.out; ++o) wx[o] = window_at(aw, o), taps_x[o] = taps(p, wx[o]);
     const float* x = c.in(0).f32();
     float* y = c.out(0).f32();
     std::int64_t* idx = p.indices ? c.out(1).i64() : nullptr;
     const std::int64_t rows = g.n * g.c * ah.out;
-    const std::int64_t work = std::max<std::int64_t>(1, aw.out * ah.k * aw.k);
+    if (p.global && p.mode != pool_mode::max) {
+        const std::int64_t size = ah.in * aw.in;
+        c.host.parallel_for(
+            0, rows,
+            [&](std::int64_t b, std::int64_t e) {
+                if (p.mode == pool_mode::l2)
+                    global_sums<true>(size, x, y, b, e);
+                else
+                    global_sums<false>(size, x, y, b, e);
+            },
+            std::max<std::int64_t>(8, 65536 / std::max<std::int64_t>(1, size)));
+        return;
+    }
+    const bool fast = !idx && framed_width(aw) <= row_cap;
+    const rows_fn fast_rows = fast_rows_for_cpu();
+    // Elements a row reads and writes, for a grain of about 16k.
+    const std::int64_t work =
+        std::max<std::int64_t>(1, fast ? ah.k * aw.in + aw.k * aw.out : aw.out * ah.k * aw.k);
     c.host.parallel_for(
         0, rows,
         [&](std::int64_t b, std::int64_t e) {
+            if (fast) return fast_rows(p, g, wy, taps_x, x, y, b, e);
             for (std::int64_t r = b; r < e; ++r) {
                 const std::int64_t plane = r / ah.out, oy = r % ah.out;
                 const std::int64_t base = plane * ah.in * aw.in;

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -96,6 +98,34 @@ void check_against_reference(const kernel::host_tensor& x, const pool_case& p) {
     std::int64_t bad = 0;
     for (std::size_t i = 0; i < want.idx.size(); ++i) bad += got[i] != want.idx[i];
     CHECK(bad == 0);
+}
+
+// The kernel sums in the reference's order (double, row-major taps) and takes the maximum over
+// the same taps, so with no ties between -0 and +0 its bits are the reference's.
+void check_exact(const kernel::host_tensor& x, const pool_case& p, int threads) {
+    INFO(p.yaml() << " on " << x.shape << ", " << threads << " threads");
+    const auto want = reference(x, p);
+    const auto r = run_layer("pool", p.yaml(), {x}, 7, threads);
+    REQUIRE(r.outputs[0].shape == sdk::shape{x.shape[0], x.shape[1], want.oh, want.ow});
+    std::int64_t bad = 0, first = -1;
+    for (std::size_t i = 0; i < want.y.size(); ++i)
+        if (std::memcmp(&r.outputs[0].f32()[i], &want.y[i], sizeof(float)) != 0) {
+            if (first < 0) first = static_cast<std::int64_t>(i);
+            ++bad;
+        }
+    INFO("first differing output " << first);
+    CHECK(bad == 0);
+}
+
+// Runs `body` with the pool kernel's AVX2 rows (where the CPU has them) and its baseline rows.
+template <class F>
+void on_each_isa(F body) {
+    SECTION("best instruction set") { body(); }
+    SECTION("baseline instruction set") {
+        ::setenv("CNNKIT_POOL_ISA", "generic", 1);
+        body();
+        ::unsetenv("CNNKIT_POOL_ISA");
+    }
 }
 
 }  // namespace
@@ -211,13 +241,101 @@ TEST_CASE("pool: column_major indices count h + w * H, as ONNX storage_order 1",
     CHECK(std::vector<std::int64_t>(z, z + 4) == std::vector<std::int64_t>{6, 16, 8, 18});
 }
 
-TEST_CASE("pool: max rows wider than the separable path's buffer match the reference",
+TEST_CASE("pool: rows wider than the fast path's buffer match the reference",
           "[pool][cpu]") {
     pool_case p;
     p.kh = 3, p.kw = 3, p.sh = 2, p.sw = 2, p.dh = 1, p.dw = 2;
     p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
-    for (const int w : {4096, 4100}) {  // at the 4096-float stack row, and past it
-        INFO("width " << w);
-        check_against_reference(testing::random_tensor({1, 2, 5, w}, 77), p);
-    }
+    for (const char* mode : {"max", "avg", "l2"})
+        for (const int w : {4094, 4100}) {  // framed at the 4096-element stack row, and past it
+            INFO(mode << ", width " << w);
+            p.mode = mode;
+            check_exact(testing::random_tensor({1, 2, 5, w}, 77), p, 2);
+        }
+}
+
+TEST_CASE("pool: fast rows give the reference's bits on interiors, borders and odd widths",
+          "[pool][cpu]") {
+    // Stride 1 and 2 (the vectorized tap loops) and 3, pads on either side, ceil overhang,
+    // dilation, widths that leave vector remainders, 1 to 3 threads.
+    on_each_isa([] {
+        std::mt19937 rng(99);
+        auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+        const char* modes[] = {"max", "avg", "l2"};
+        for (int trial = 0; trial < 60; ++trial) {
+            pool_case p;
+            p.mode = modes[trial % 3];
+            p.kh = pick(1, 5), p.kw = pick(1, 5);
+            p.sh = trial % 4 == 3 ? 3 : 1 + trial % 2, p.sw = 1 + (trial / 2) % 2;
+            p.dh = trial % 5 == 4 ? 2 : 1, p.dw = trial % 7 == 6 ? 2 : 1;
+            p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);
+            p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
+            p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
+            const int h = pick(p.dh * (p.kh - 1) + 1, 20);
+            const int w = pick(p.dw * (p.kw - 1) + 1, 70);
+            const auto x = testing::random_tensor({pick(1, 2), pick(1, 9), h, w}, 300 + trial);
+            check_exact(x, p, 1 + trial % 3);
+        }
+    });
+}
+
+TEST_CASE("pool: GoogLeNet's and ResNet's pool geometries give the reference's bits",
+          "[pool][cpu]") {
+    on_each_isa([] {
+        struct geo {
+            int k, s, pad, c, hw;
+            bool ceil;
+        };
+        for (const geo& g : {geo{3, 2, 0, 4, 112, true}, geo{3, 2, 1, 4, 112, false},
+                             geo{3, 1, 1, 6, 28, true}, geo{3, 1, 1, 9, 7, true},
+                             geo{2, 2, 0, 5, 14, true}, geo{3, 2, 0, 3, 27, false}}) {
+            for (const char* mode : {"max", "avg"}) {
+                pool_case p;
+                p.mode = mode;
+                p.kh = p.kw = g.k, p.sh = p.sw = g.s, p.ceil = g.ceil;
+                for (int& pad : p.pads) pad = g.pad;
+                const auto x = testing::random_tensor({1, g.c, g.hw, g.hw}, 17 + g.hw);
+                for (int threads : {1, 2}) check_exact(x, p, threads);
+            }
+        }
+    });
+}
+
+TEST_CASE("pool: global avg and l2 over many planes give the reference's bits", "[pool][cpu]") {
+    // Planes go eight at a time: 29 planes leave five, 8 leave none, 3 are fewer than eight.
+    for (const sdk::shape& s :
+         {sdk::shape{1, 29, 7, 7}, sdk::shape{2, 4, 3, 5}, sdk::shape{3, 1, 9, 2}})
+        for (const char* mode : {"avg", "l2", "max"}) {
+            pool_case p;
+            p.mode = mode;
+            p.global = true;
+            for (int threads : {1, 3}) check_exact(testing::random_tensor(s, 8), p, threads);
+        }
+}
+
+TEST_CASE("pool: max skips NaN and -inf alike with and without indices", "[pool][cpu]") {
+    // The fast rows (no indices) and the one-window path (indices) agree bit for bit on NaN,
+    // infinities and all-NaN windows, which give -inf.
+    on_each_isa([] {
+        auto x = testing::random_tensor({2, 3, 11, 19}, 41);
+        const float nan = std::numeric_limits<float>::quiet_NaN(), inf = INFINITY;
+        for (std::int64_t i = 0; i < x.shape.numel(); ++i) {
+            if (i % 7 == 0)
+                x.f32()[i] = nan;
+            else if (i % 11 == 0)
+                x.f32()[i] = -inf;
+            else if (i % 29 == 0)
+                x.f32()[i] = inf;
+        }
+        for (int i = 0; i < 19 * 3; ++i) x.f32()[i] = nan;  // the first rows: all-NaN windows
+        for (const char* geo : {"kernel: 3, stride: 1, pad: 1", "kernel: 3, stride: 2, pad: 1",
+                                "kernel: [2, 3], stride: [1, 2], ceil_mode: true"}) {
+            INFO(geo);
+            const auto a = run_layer("pool", cat("{", geo, "}"), {x});
+            const auto b = run_layer("pool", cat("{", geo, ", indices: true}"), {x});
+            REQUIRE(a.outputs[0].bytes.size() == b.outputs[0].bytes.size());
+            CHECK(a.outputs[0].bytes == b.outputs[0].bytes);
+            CHECK(a.outputs[0].f32()[0] == -inf);
+        }
+    });
 }
