@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace cnnkit::plugins::pool {
@@ -230,13 +231,124 @@ template <class F, class T = typename F::type>
         fold_run<0>(y, framed, a.out, a.s, a.d, a.k, fresh, f);
 }
 
+bool full(const window& w, const axis& a) { return w.j0 == 0 && w.j1 == a.k; }
+
+// One run: its geometry, window tables (workspace), tensors; rows are split among threads.
+struct job {
+    const params& p;
+    geometry g;
+    const window *wy, *wx;
+    const double* taps_x;
+    const float* x;
+    float* y;
+    std::int64_t* idx;  // null without indices
+};
+
+// Max with stride 1 on both axes and outputs as wide as the input (GoogLeNet's 3x3/1 pad 1),
+// output rows [b, e), when the input width fits row_cap. The rows of a full window are whole
+// input rows apart, so the column maxima of a run of full rows are one pass over the run; the
+// outputs are as wide as those maxima, so the taps of every column with a full window are one
+// pass over the block of rows (it also writes the border columns, which are then redone one at a
+// time over their valid taps). Same taps in the same order as fast_rows' max.
+[[gnu::always_inline]] inline void max_same_rows(const job& j, std::int64_t b, std::int64_t e) {
+    const axis &ah = j.g.ax[0], &aw = j.g.ax[1];
+    const window *wy = j.wy, *wx = j.wx;
+    const std::int64_t w_in = aw.in;
+    std::int64_t c0 = 0;  // the full columns are [c0, c1)
+    while (c0 < aw.out && !full(wx[c0], aw)) ++c0;
+    std::int64_t c1 = c0;
+    while (c1 < aw.out && full(wx[c1], aw)) ++c1;
+    alignas(64) float maxima[row_cap];
+    const std::int64_t block = row_cap / w_in;  // rows of column maxima at a time
+    for (std::int64_t r = b; r < e;) {
+        const std::int64_t plane = r / ah.out, oy0 = r % ah.out;
+        const std::int64_t rows = std::min({ah.out - oy0, block, e - r});
+        const float* in = j.x + plane * ah.in * w_in;
+        for (std::int64_t oy = oy0, end; oy < oy0 + rows; oy = end) {
+            const window& w = wy[oy];
+            end = oy + 1;
+            if (full(w, ah))
+                while (end < oy0 + rows && full(wy[end], ah)) ++end;
+            fold_run<1>(maxima + (oy - oy0) * w_in, in + (oy - ah.pb + w.j0 * ah.d) * w_in,
+                        (end - oy) * w_in, 1, ah.d * w_in, w.j1 - w.j0, true, max_op{});
+        }
+        float* out = j.y + r * w_in;
+        if (c0 < c1)
+            fold_run<1>(out + c0, maxima + c0 - aw.pb, (rows - 1) * w_in + c1 - c0, 1, aw.d,
+                        aw.k, true, max_op{});
+        for (std::int64_t q = 0; q < rows; ++q)
+            for (std::int64_t ox = 0; ox < aw.out; ox = ox + 1 == c0 ? c1 : ox + 1) {
+                const window& w = wx[ox];
+                const float* m = maxima + q * w_in + ox - aw.pb;
+                float best = max_op::identity;
+                for (std::int64_t kx = w.j0; kx < w.j1; ++kx) best = max_op{}(best, m[kx * aw.d]);
+                out[q * w_in + ox] = best;
+            }
+        r += rows;
+    }
+}
+
+// Max with indices, output rows [b, e), when framed_width fits row_cap and a plane has fewer
+// than 2^31 elements. Each window row framed in turn, and per tap one pass over the row's outputs
+// that keeps the first strictly greater value and its index in the plane (int32, so that value
+// and index lanes match): pool_row's taps and order, so its values and indices.
+[[gnu::always_inline]] inline void argmax_rows(const job& j, std::int64_t b, std::int64_t e) {
+    const axis &ah = j.g.ax[0], &aw = j.g.ax[1];
+    alignas(64) float framed[row_cap];
+    alignas(64) std::int32_t at[row_cap], first_x[row_cap];  // first_x: first valid tap's column
+    std::fill(framed, framed + framed_width(aw), max_op::identity);
+    for (std::int64_t ox = 0; ox < aw.out; ++ox)
+        first_x[ox] = static_cast<std::int32_t>(ox * aw.s - aw.pb + j.wx[ox].j0 * aw.d);
+    const auto s = static_cast<std::int32_t>(aw.s), d = static_cast<std::int32_t>(aw.d);
+    for (std::int64_t r = b, plane = b / ah.out, oy = b % ah.out; r < e; ++r) {
+        const window& w = j.wy[oy];
+        const std::int64_t ys = oy * ah.s - ah.pb, plane_base = plane * ah.in * aw.in;
+        if (++oy == ah.out) oy = 0, ++plane;
+        float* __restrict best = j.y + r * aw.out;
+        std::int32_t* __restrict where = at;
+        const float* __restrict f = framed;
+        const auto first_row = static_cast<std::int32_t>((ys + w.j0 * ah.d) * aw.in);
+        for (std::int64_t ox = 0; ox < aw.out; ++ox)
+            best[ox] = max_op::identity, where[ox] = first_row + first_x[ox];
+        for (std::int64_t ky = w.j0; ky < w.j1; ++ky) {
+            const float* row = j.x + plane_base + (ys + ky * ah.d) * aw.in;
+            std::copy(row, row + aw.in, framed + aw.pb);
+            const auto row_at = static_cast<std::int32_t>((ys + ky * ah.d) * aw.in - aw.pb);
+            for (std::int32_t kx = 0; kx < aw.k; ++kx) {
+                const std::int32_t tap = row_at + kx * d;
+                auto pass = [&](auto st) {
+                    for (std::int32_t ox = 0; ox < aw.out; ++ox) {
+                        const float v = f[ox * st + kx * d], old = best[ox];
+                        const std::int32_t taken = -static_cast<std::int32_t>(v > old);
+                        best[ox] = max_op{}(old, v);  // stores both lanes: no masked stores
+                        where[ox] = (taken & (tap + ox * st)) | (~taken & where[ox]);
+                    }
+                };
+                if (s == 1)
+                    pass(std::integral_constant<std::int32_t, 1>{});
+                else if (s == 2)
+                    pass(std::integral_constant<std::int32_t, 2>{});
+                else
+                    pass(s);
+            }
+        }
+        std::int64_t* idx = j.idx + r * aw.out;
+        if (j.p.column_major)
+            for (std::int64_t ox = 0; ox < aw.out; ++ox)
+                idx[ox] = plane_base + at[ox] % aw.in * ah.in + at[ox] / aw.in;
+        else
+            for (std::int64_t ox = 0; ox < aw.out; ++ox) idx[ox] = plane_base + at[ox];
+    }
+}
+
 // Output rows [b, e) of every mode (row r is plane r / oh, output row r % oh), when
 // framed_width fits row_cap; compiled per instruction set below.
-[[gnu::always_inline]] inline void fast_rows(const params& p, const geometry& g,
-                                             const window* wy, const double* taps_x,
-                                             const float* x, float* y, std::int64_t b,
-                                             std::int64_t e) {
-    const axis &ah = g.ax[0], &aw = g.ax[1];
+[[gnu::always_inline]] inline void fast_rows(const job& j, std::int64_t b, std::int64_t e) {
+    const params& p = j.p;
+    const axis &ah = j.g.ax[0], &aw = j.g.ax[1];
+    if (j.idx) return argmax_rows(j, b, e);
+    if (p.mode == pool_mode::max && ah.s == 1 && aw.s == 1 && aw.out == aw.in)
+        return max_same_rows(j, b, e);
     alignas(64) float framed[row_cap];
     alignas(64) double framed_sum[row_cap], acc[row_cap];
     const bool max = p.mode == pool_mode::max, l2 = p.mode == pool_mode::l2;
@@ -245,11 +357,11 @@ template <class F, class T = typename F::type>
     else
         std::fill(framed_sum, framed_sum + framed_width(aw), add_op::identity);
     for (std::int64_t r = b, plane = b / ah.out, oy = b % ah.out; r < e; ++r) {
-        const window& w = wy[oy];
-        const float* first = x + (plane * ah.in + oy * ah.s - ah.pb + w.j0 * ah.d) * aw.in;
+        const window& w = j.wy[oy];
+        const float* first = j.x + (plane * ah.in + oy * ah.s - ah.pb + w.j0 * ah.d) * aw.in;
         if (++oy == ah.out) oy = 0, ++plane;
         const std::int64_t rows = w.j1 - w.j0;
-        float* out = y + r * aw.out;
+        float* out = j.y + r * aw.out;
         if (max) {
             fold_run<1>(framed + aw.pb, first, aw.in, 1, ah.d * aw.in, rows, true, max_op{});
             fold_taps(out, framed, aw, true, max_op{});
@@ -271,26 +383,19 @@ template <class F, class T = typename F::type>
         } else {
             const double ty = taps(p, w);
             for (std::int64_t ox = 0; ox < aw.out; ++ox)
-                out[ox] = static_cast<float>(acc[ox] / (ty * taps_x[ox]));
+                out[ox] = static_cast<float>(acc[ox] / (ty * j.taps_x[ox]));
         }
     }
 }
 
 // The same code for AVX2 (no FMA: nothing to contract) and for the baseline; the vectorizer
 // widens the fold loops. CNNKIT_POOL_ISA=generic picks the baseline (tests).
-using rows_fn = void (*)(const params&, const geometry&, const window*, const double*,
-                         const float*, float*, std::int64_t, std::int64_t);
-__attribute__((target("avx2"))) void fast_rows_avx2(const params& p, const geometry& g,
-                                                    const window* wy, const double* taps_x,
-                                                    const float* x, float* y, std::int64_t b,
+using rows_fn = void (*)(const job&, std::int64_t, std::int64_t);
+__attribute__((target("avx2"))) void fast_rows_avx2(const job& j, std::int64_t b,
                                                     std::int64_t e) {
-    fast_rows(p, g, wy, taps_x, x, y, b, e);
+    fast_rows(j, b, e);
 }
-void fast_rows_generic(const params& p, const geometry& g, const window* wy,
-                       const double* taps_x, const float* x, float* y, std::int64_t b,
-                       std::int64_t e) {
-    fast_rows(p, g, wy, taps_x, x, y, b, e);
-}
+void fast_rows_generic(const job& j, std::int64_t b, std::int64_t e) { fast_rows(j, b, e); }
 
 rows_fn fast_rows_for_cpu() {
     static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
@@ -350,15 +455,17 @@ void pool_layer::run(const params& p, const sdk::call& c) {
             std::max<std::int64_t>(8, 65536 / std::max<std::int64_t>(1, size)));
         return;
     }
-    const bool fast = !idx && framed_width(aw) <= row_cap;
+    const bool fast = framed_width(aw) <= row_cap &&
+                      (!idx || ah.in * aw.in <= std::numeric_limits<std::int32_t>::max());
     const rows_fn fast_rows = fast_rows_for_cpu();
+    const job j{p, g, wy, wx, taps_x, x, y, idx};
     // Elements a row reads and writes, for a grain of about 16k.
     const std::int64_t work =
         std::max<std::int64_t>(1, fast ? ah.k * aw.in + aw.k * aw.out : aw.out * ah.k * aw.k);
     c.host.parallel_for(
         0, rows,
         [&](std::int64_t b, std::int64_t e) {
-            if (fast) return fast_rows(p, g, wy, taps_x, x, y, b, e);
+            if (fast) return fast_rows(j, b, e);
             for (std::int64_t r = b; r < e; ++r) {
                 const std::int64_t plane = r / ah.out, oy = r % ah.out;
                 const std::int64_t base = plane * ah.in * aw.in;

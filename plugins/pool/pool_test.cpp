@@ -115,6 +115,10 @@ void check_exact(const kernel::host_tensor& x, const pool_case& p, int threads) 
         }
     INFO("first differing output " << first);
     CHECK(bad == 0);
+    if (!p.indices) return;
+    REQUIRE(r.outputs.size() == 2);
+    const auto* got = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+    CHECK(std::vector<std::int64_t>(got, got + want.idx.size()) == want.idx);
 }
 
 // Runs `body` with the pool kernel's AVX2 rows (where the CPU has them) and its baseline rows.
@@ -246,10 +250,11 @@ TEST_CASE("pool: rows wider than the fast path's buffer match the reference",
     pool_case p;
     p.kh = 3, p.kw = 3, p.sh = 2, p.sw = 2, p.dh = 1, p.dw = 2;
     p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
-    for (const char* mode : {"max", "avg", "l2"})
+    for (const char* mode : {"max", "avg", "l2", "argmax"})
         for (const int w : {4094, 4100}) {  // framed at the 4096-element stack row, and past it
             INFO(mode << ", width " << w);
-            p.mode = mode;
+            p.mode = mode == std::string("argmax") ? "max" : mode;
+            p.indices = mode == std::string("argmax");
             check_exact(testing::random_tensor({1, 2, 5, w}, 77), p, 2);
         }
 }
@@ -271,6 +276,7 @@ TEST_CASE("pool: fast rows give the reference's bits on interiors, borders and o
             p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);
             p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
             p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
+            p.indices = trial % 6 == 3;  // argmax rows
             const int h = pick(p.dh * (p.kh - 1) + 1, 20);
             const int w = pick(p.dw * (p.kw - 1) + 1, 70);
             const auto x = testing::random_tensor({pick(1, 2), pick(1, 9), h, w}, 300 + trial);
@@ -279,7 +285,7 @@ TEST_CASE("pool: fast rows give the reference's bits on interiors, borders and o
     });
 }
 
-TEST_CASE("pool: GoogLeNet's and ResNet's pool geometries give the reference's bits",
+TEST_CASE("pool: GoogLeNet's, ResNet's and DeconvNet's pool geometries give the reference's bits",
           "[pool][cpu]") {
     on_each_isa([] {
         struct geo {
@@ -288,10 +294,12 @@ TEST_CASE("pool: GoogLeNet's and ResNet's pool geometries give the reference's b
         };
         for (const geo& g : {geo{3, 2, 0, 4, 112, true}, geo{3, 2, 1, 4, 112, false},
                              geo{3, 1, 1, 6, 28, true}, geo{3, 1, 1, 9, 7, true},
-                             geo{2, 2, 0, 5, 14, true}, geo{3, 2, 0, 3, 27, false}}) {
-            for (const char* mode : {"max", "avg"}) {
+                             geo{2, 2, 0, 5, 14, true}, geo{3, 2, 0, 3, 27, false},
+                             geo{2, 2, 0, 3, 224, false}}) {
+            for (const char* mode : {"max", "avg", "argmax"}) {
                 pool_case p;
-                p.mode = mode;
+                p.mode = mode == std::string("avg") ? "avg" : "max";
+                p.indices = mode == std::string("argmax");
                 p.kh = p.kw = g.k, p.sh = p.sw = g.s, p.ceil = g.ceil;
                 for (int& pad : p.pads) pad = g.pad;
                 const auto x = testing::random_tensor({1, g.c, g.hw, g.hw}, 17 + g.hw);
@@ -337,5 +345,47 @@ TEST_CASE("pool: max skips NaN and -inf alike with and without indices", "[pool]
             CHECK(a.outputs[0].bytes == b.outputs[0].bytes);
             CHECK(a.outputs[0].f32()[0] == -inf);
         }
+    });
+}
+
+TEST_CASE("pool: column_major indices are the row-major ones transposed on every path",
+          "[pool][cpu]") {
+    on_each_isa([] {
+        const auto x = testing::random_tensor({2, 3, 13, 21}, 12);
+        for (const char* geo : {"kernel: 3, stride: 2, pad: 1", "kernel: 2, stride: 1",
+                                "kernel: [3, 2], stride: [1, 3], dilation: 2, ceil_mode: true"}) {
+            INFO(geo);
+            const auto a = run_layer("pool", cat("{", geo, ", indices: true}"), {x});
+            const auto b =
+                run_layer("pool", cat("{", geo, ", indices: true, column_major: true}"), {x});
+            CHECK(a.outputs[0].bytes == b.outputs[0].bytes);
+            const auto* row = reinterpret_cast<const std::int64_t*>(a.outputs[1].bytes.data());
+            const auto* col = reinterpret_cast<const std::int64_t*>(b.outputs[1].bytes.data());
+            std::int64_t bad = 0;
+            for (std::int64_t i = 0; i < a.outputs[1].shape.numel(); ++i) {
+                const std::int64_t plane = row[i] / (13 * 21), at = row[i] % (13 * 21);
+                bad += col[i] != plane * 13 * 21 + at % 21 * 13 + at / 21;
+            }
+            CHECK(bad == 0);
+        }
+    });
+}
+
+TEST_CASE("pool: an all-NaN window gives -inf and the index of its first valid tap",
+          "[pool][cpu]") {
+    on_each_isa([] {
+        std::vector<float> v(16, std::numeric_limits<float>::quiet_NaN());
+        v[15] = 2;
+        const auto x = testing::make_tensor({1, 1, 4, 4}, v);
+        const auto r = run_layer("pool", "{kernel: 2, stride: 2, pad: 1, indices: true}", {x});
+        const float inf = INFINITY;
+        REQUIRE(r.outputs[0].shape == sdk::shape{1, 1, 3, 3});
+        const float* y = r.outputs[0].f32();
+        CHECK(std::vector<float>(y, y + 9) ==
+              std::vector<float>{-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf, 2});
+        // Windows start at rows and columns 0, 1 and 3 (the pad is not a tap).
+        const auto* z = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+        CHECK(std::vector<std::int64_t>(z, z + 9) ==
+              std::vector<std::int64_t>{0, 1, 3, 4, 5, 7, 12, 13, 15});
     });
 }
