@@ -158,7 +158,7 @@ void pool_row(const params& p, const geometry& g, const window& wy, const window
     }
 }
 
-// Fast rows (no indices). An input row is laid in a buffer framed by its left pad and, on the
+// Fast rows. An input row is laid in a buffer framed by its left pad and, on the
 // right, its pad and the ceil overhang, which hold the fold's identity (-inf for max, 0 for the
 // sums); every output then has all kw taps, and each tap is one pass over the outputs of the
 // row: contiguous for stride 1, every other element for stride 2, so both vectorize. Per output
@@ -276,14 +276,20 @@ struct job {
         if (c0 < c1)
             fold_run<1>(out + c0, maxima + c0 - aw.pb, (rows - 1) * w_in + c1 - c0, 1, aw.d,
                         aw.k, true, max_op{});
-        for (std::int64_t q = 0; q < rows; ++q)
-            for (std::int64_t ox = 0; ox < aw.out; ox = ox + 1 == c0 ? c1 : ox + 1) {
-                const window& w = wx[ox];
-                const float* m = maxima + q * w_in + ox - aw.pb;
-                float best = max_op::identity;
-                for (std::int64_t kx = w.j0; kx < w.j1; ++kx) best = max_op{}(best, m[kx * aw.d]);
-                out[q * w_in + ox] = best;
+        auto border = [&](std::int64_t from, std::int64_t to) {
+            for (std::int64_t ox = from; ox < to; ++ox) {
+                const float* m = maxima + ox - aw.pb + wx[ox].j0 * aw.d;
+                const std::int64_t n = wx[ox].j1 - wx[ox].j0;
+                for (std::int64_t q = 0; q < rows; ++q) {
+                    float best = max_op::identity;
+                    for (std::int64_t kx = 0; kx < n; ++kx)
+                        best = max_op{}(best, m[q * w_in + kx * aw.d]);
+                    out[q * w_in + ox] = best;
+                }
             }
+        };
+        border(0, c0);
+        border(c1, aw.out);
         r += rows;
     }
 }

@@ -389,3 +389,24 @@ TEST_CASE("pool: an all-NaN window gives -inf and the index of its first valid t
               std::vector<std::int64_t>{0, 1, 3, 4, 5, 7, 12, 13, 15});
     });
 }
+
+TEST_CASE("pool: stride-1 max as wide as its input gives the reference's bits in row blocks",
+          "[pool][cpu]") {
+    // Column maxima go a block of 4096 / width rows at a time: 1000 wide makes blocks of 4 rows
+    // that split planes and windows; pads on one side only, dilation, 1 to 3 threads.
+    on_each_isa([] {
+        struct geo {
+            int k, d, pads[4];
+        };
+        for (const geo& g : {geo{3, 1, {1, 1, 1, 1}}, geo{3, 1, {0, 0, 2, 2}},
+                             geo{3, 1, {2, 2, 0, 0}}, geo{3, 2, {2, 1, 2, 3}},
+                             geo{5, 1, {2, 2, 2, 2}}, geo{1, 1, {0, 0, 0, 0}}})
+            for (const int w : {1000, 9}) {
+                pool_case p;
+                p.kh = p.kw = g.k, p.sh = p.sw = 1, p.dh = p.dw = g.d;
+                std::copy(g.pads, g.pads + 4, p.pads);
+                const auto x = testing::random_tensor({2, 3, 11, w}, 5 + w);
+                for (int threads : {1, 2, 3}) check_exact(x, p, threads);
+            }
+    });
+}
