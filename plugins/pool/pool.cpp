@@ -295,7 +295,7 @@ struct job {
 }
 
 // Max with indices, output rows [b, e), when framed_width fits row_cap and a plane has fewer
-// than 2^31 elements. Each window row framed in turn, and per tap one pass over the row's outputs
+// than 2^31 - row_cap elements. Each window row framed in turn, and per tap one pass over the row's outputs
 // that keeps the first strictly greater value and its index in the plane (int32, so that value
 // and index lanes match): pool_row's taps and order, so its values and indices.
 [[gnu::always_inline]] inline void argmax_rows(const job& j, std::int64_t b, std::int64_t e) {
@@ -461,8 +461,9 @@ void pool_layer::run(const params& p, const sdk::call& c) {
             std::max<std::int64_t>(8, 65536 / std::max<std::int64_t>(1, size)));
         return;
     }
+    // argmax_rows' int32 tap positions reach past the plane by at most a framed row.
     const bool fast = framed_width(aw) <= row_cap &&
-                      (!idx || ah.in * aw.in <= std::numeric_limits<std::int32_t>::max());
+                      (!idx || ah.in * aw.in + row_cap <= std::numeric_limits<std::int32_t>::max());
     const rows_fn fast_rows = fast_rows_for_cpu();
     const job j{p, g, wy, wx, taps_x, x, y, idx};
     // Elements a row reads and writes, for a grain of about 16k.

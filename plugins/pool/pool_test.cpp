@@ -194,21 +194,33 @@ TEST_CASE("pool: count_include_pad counts pads but not the ceil overhang", "[poo
     testing::check_close(e.outputs[0], {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
 }
 
+namespace {
+
+// Random params of `mode` and an input for them, its width up to max_w: kernel 1 to 4,
+// dilation 1 or 2, stride 1 to 3, asymmetric pads, ceil_mode, count_include_pad and (max) indices
+// at random.
+std::pair<pool_case, kernel::host_tensor> random_case(std::mt19937& rng, const char* mode,
+                                                      int max_w, std::uint64_t seed) {
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    pool_case p;
+    p.mode = mode;
+    p.kh = pick(1, 4), p.kw = pick(1, 4), p.sh = pick(1, 3), p.sw = pick(1, 3);
+    p.dh = pick(1, 2), p.dw = pick(1, 2);
+    p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);  // asymmetric
+    p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
+    p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
+    p.indices = p.mode == "max" && pick(0, 1);
+    const int h = pick(p.dh * (p.kh - 1) + 2, 15), w = pick(p.dw * (p.kw - 1) + 2, max_w);
+    return {p, testing::random_tensor({pick(1, 2), pick(1, 3), h, w}, seed)};
+}
+
+}  // namespace
+
 TEST_CASE("pool: CPU matches the reference on random shapes, modes and params", "[pool][cpu]") {
     std::mt19937 rng(1234);
-    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
     const char* modes[] = {"max", "avg", "l2"};
     for (int trial = 0; trial < 36; ++trial) {
-        pool_case p;
-        p.mode = modes[trial % 3];
-        p.kh = pick(1, 4), p.kw = pick(1, 4), p.sh = pick(1, 3), p.sw = pick(1, 3);
-        p.dh = pick(1, 2), p.dw = pick(1, 2);
-        p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);  // asymmetric
-        p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
-        p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
-        p.indices = p.mode == "max" && pick(0, 1);
-        const int h = pick(p.dh * (p.kh - 1) + 2, 15), w = pick(p.dw * (p.kw - 1) + 2, 15);
-        const auto x = testing::random_tensor({pick(1, 2), pick(1, 3), h, w}, 50 + trial);
+        const auto [p, x] = random_case(rng, modes[trial % 3], 15, 50 + trial);
         check_against_reference(x, p);
     }
 }
@@ -265,21 +277,9 @@ TEST_CASE("pool: fast rows give the reference's bits on interiors, borders and o
     // dilation, widths that leave vector remainders, 1 to 3 threads.
     on_each_isa([] {
         std::mt19937 rng(99);
-        auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
         const char* modes[] = {"max", "avg", "l2"};
-        for (int trial = 0; trial < 60; ++trial) {
-            pool_case p;
-            p.mode = modes[trial % 3];
-            p.kh = pick(1, 5), p.kw = pick(1, 5);
-            p.sh = trial % 4 == 3 ? 3 : 1 + trial % 2, p.sw = 1 + (trial / 2) % 2;
-            p.dh = trial % 5 == 4 ? 2 : 1, p.dw = trial % 7 == 6 ? 2 : 1;
-            p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);
-            p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
-            p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
-            p.indices = trial % 6 == 3;  // argmax rows
-            const int h = pick(p.dh * (p.kh - 1) + 1, 20);
-            const int w = pick(p.dw * (p.kw - 1) + 1, 70);
-            const auto x = testing::random_tensor({pick(1, 2), pick(1, 9), h, w}, 300 + trial);
+        for (int trial = 0; trial < 90; ++trial) {
+            const auto [p, x] = random_case(rng, modes[trial % 3], 70, 300 + trial);
             check_exact(x, p, 1 + trial % 3);
         }
     });
