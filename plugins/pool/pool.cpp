@@ -244,20 +244,22 @@ struct job {
     std::int64_t* idx;  // null without indices
 };
 
-// Max with stride 1 on both axes and outputs as wide as the input (GoogLeNet's 3x3/1 pad 1),
-// output rows [b, e), when the input width fits row_cap. The rows of a full window are whole
-// input rows apart, so the column maxima of a run of full rows are one pass over the run; the
-// outputs are as wide as those maxima, so the taps of every column with a full window are one
-// pass over the block of rows (it also writes the border columns, which are then redone one at a
-// time over their valid taps). Same taps in the same order as fast_rows' max.
-[[gnu::always_inline]] inline void max_same_rows(const job& j, std::int64_t b, std::int64_t e) {
+// Max whose input is exactly stride_w outputs wide, stride_w 1 or 2 (GoogLeNet's 3x3/1 pad 1
+// and 3x3/2 ceil pools, ResNet's 3x3/2 pad 1), output rows [b, e), when the input width fits
+// row_cap. The column maxima of a block of rows go to one buffer, a run of full windows in one
+// pass when stride_h is 1 (their rows are whole input rows apart); then, as a block row of
+// maxima is exactly stride_w block rows of outputs wide, the taps of every column with a full
+// window are one pass over the block's outputs (it also writes the border columns, which are
+// then redone column by column over their valid taps). Same taps, same order as fast_rows' max.
+template <std::int64_t S>
+[[gnu::always_inline]] inline void max_block_rows(const job& j, std::int64_t b, std::int64_t e) {
     const axis &ah = j.g.ax[0], &aw = j.g.ax[1];
     const window *wy = j.wy, *wx = j.wx;
-    const std::int64_t w_in = aw.in;
+    const std::int64_t w_in = aw.in, w_out = aw.out;
     std::int64_t c0 = 0;  // the full columns are [c0, c1)
-    while (c0 < aw.out && !full(wx[c0], aw)) ++c0;
+    while (c0 < w_out && !full(wx[c0], aw)) ++c0;
     std::int64_t c1 = c0;
-    while (c1 < aw.out && full(wx[c1], aw)) ++c1;
+    while (c1 < w_out && full(wx[c1], aw)) ++c1;
     alignas(64) float maxima[row_cap];
     const std::int64_t block = row_cap / w_in;  // rows of column maxima at a time
     for (std::int64_t r = b; r < e;) {
@@ -267,29 +269,30 @@ struct job {
         for (std::int64_t oy = oy0, end; oy < oy0 + rows; oy = end) {
             const window& w = wy[oy];
             end = oy + 1;
-            if (full(w, ah))
+            if (ah.s == 1 && full(w, ah))
                 while (end < oy0 + rows && full(wy[end], ah)) ++end;
-            fold_run<1>(maxima + (oy - oy0) * w_in, in + (oy - ah.pb + w.j0 * ah.d) * w_in,
-                        (end - oy) * w_in, 1, ah.d * w_in, w.j1 - w.j0, true, max_op{});
+            fold_run<1>(maxima + (oy - oy0) * w_in,
+                        in + (oy * ah.s - ah.pb + w.j0 * ah.d) * w_in, (end - oy) * w_in, 1,
+                        ah.d * w_in, w.j1 - w.j0, true, max_op{});
         }
-        float* out = j.y + r * w_in;
+        float* out = j.y + r * w_out;
         if (c0 < c1)
-            fold_run<1>(out + c0, maxima + c0 - aw.pb, (rows - 1) * w_in + c1 - c0, 1, aw.d,
-                        aw.k, true, max_op{});
+            fold_run<S>(out + c0, maxima + c0 * S - aw.pb, (rows - 1) * w_out + c1 - c0, S,
+                        aw.d, aw.k, true, max_op{});
         auto border = [&](std::int64_t from, std::int64_t to) {
             for (std::int64_t ox = from; ox < to; ++ox) {
-                const float* m = maxima + ox - aw.pb + wx[ox].j0 * aw.d;
+                const float* m = maxima + ox * S - aw.pb + wx[ox].j0 * aw.d;
                 const std::int64_t n = wx[ox].j1 - wx[ox].j0;
                 for (std::int64_t q = 0; q < rows; ++q) {
                     float best = max_op::identity;
                     for (std::int64_t kx = 0; kx < n; ++kx)
                         best = max_op{}(best, m[q * w_in + kx * aw.d]);
-                    out[q * w_in + ox] = best;
+                    out[q * w_out + ox] = best;
                 }
             }
         };
         border(0, c0);
-        border(c1, aw.out);
+        border(c1, w_out);
         r += rows;
     }
 }
@@ -353,8 +356,10 @@ struct job {
     const params& p = j.p;
     const axis &ah = j.g.ax[0], &aw = j.g.ax[1];
     if (j.idx) return argmax_rows(j, b, e);
-    if (p.mode == pool_mode::max && ah.s == 1 && aw.s == 1 && aw.out == aw.in)
-        return max_same_rows(j, b, e);
+    if (p.mode == pool_mode::max && aw.in == aw.s * aw.out) {
+        if (aw.s == 1) return max_block_rows<1>(j, b, e);
+        if (aw.s == 2) return max_block_rows<2>(j, b, e);
+    }
     alignas(64) float framed[row_cap];
     alignas(64) double framed_sum[row_cap], acc[row_cap];
     const bool max = p.mode == pool_mode::max, l2 = p.mode == pool_mode::l2;

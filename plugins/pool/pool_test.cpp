@@ -390,20 +390,25 @@ TEST_CASE("pool: an all-NaN window gives -inf and the index of its first valid t
     });
 }
 
-TEST_CASE("pool: stride-1 max as wide as its input gives the reference's bits in row blocks",
+TEST_CASE("pool: max on an input stride outputs wide gives the reference's bits in row blocks",
           "[pool][cpu]") {
     // Column maxima go a block of 4096 / width rows at a time: 1000 wide makes blocks of 4 rows
-    // that split planes and windows; pads on one side only, dilation, 1 to 3 threads.
+    // that split planes and windows; stride 1 and 2, pads on one side only, ceil overhang,
+    // dilation, 1 to 3 threads. Widths 9 and 10 are one block per plane (9: not 2 outputs each).
     on_each_isa([] {
         struct geo {
-            int k, d, pads[4];
+            int k, s, d, pads[4];
+            bool ceil;
         };
-        for (const geo& g : {geo{3, 1, {1, 1, 1, 1}}, geo{3, 1, {0, 0, 2, 2}},
-                             geo{3, 1, {2, 2, 0, 0}}, geo{3, 2, {2, 1, 2, 3}},
-                             geo{5, 1, {2, 2, 2, 2}}, geo{1, 1, {0, 0, 0, 0}}})
-            for (const int w : {1000, 9}) {
+        for (const geo& g :
+             {geo{3, 1, 1, {1, 1, 1, 1}, false}, geo{3, 1, 1, {0, 0, 2, 2}, false},
+              geo{3, 1, 1, {2, 2, 0, 0}, true}, geo{3, 1, 2, {2, 1, 2, 3}, false},
+              geo{5, 1, 1, {2, 2, 2, 2}, false}, geo{1, 1, 1, {0, 0, 0, 0}, false},
+              geo{3, 2, 1, {1, 1, 1, 1}, false}, geo{3, 2, 1, {0, 0, 0, 0}, true},
+              geo{2, 2, 1, {0, 0, 0, 0}, true}, geo{3, 2, 1, {0, 1, 2, 0}, true}})
+            for (const int w : {1000, 9, 10}) {
                 pool_case p;
-                p.kh = p.kw = g.k, p.sh = p.sw = 1, p.dh = p.dw = g.d;
+                p.kh = p.kw = g.k, p.sh = p.sw = g.s, p.dh = p.dw = g.d, p.ceil = g.ceil;
                 std::copy(g.pads, g.pads + 4, p.pads);
                 const auto x = testing::random_tensor({2, 3, 11, w}, 5 + w);
                 for (int threads : {1, 2, 3}) check_exact(x, p, threads);
