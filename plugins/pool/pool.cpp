@@ -466,9 +466,11 @@ void pool_layer::run(const params& p, const sdk::call& c) {
             std::max<std::int64_t>(8, 65536 / std::max<std::int64_t>(1, size)));
         return;
     }
-    // argmax_rows' int32 tap positions reach past the plane by at most a framed row.
+    // argmax_rows' int32 tap positions reach past the plane by at most a framed row; on rows of
+    // fewer than 8 outputs (a vector) pool_row's branches beat its passes (DeconvNet's pool5).
     const bool fast = framed_width(aw) <= row_cap &&
-                      (!idx || ah.in * aw.in + row_cap <= std::numeric_limits<std::int32_t>::max());
+                      (!idx || (aw.out >= 8 && ah.in * aw.in + row_cap <=
+                                                   std::numeric_limits<std::int32_t>::max()));
     const rows_fn fast_rows = fast_rows_for_cpu();
     const job j{p, g, wy, wx, taps_x, x, y, idx};
     // Elements a row reads and writes, for a grain of about 16k.

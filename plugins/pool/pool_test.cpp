@@ -373,20 +373,28 @@ TEST_CASE("pool: column_major indices are the row-major ones transposed on every
 
 TEST_CASE("pool: an all-NaN window gives -inf and the index of its first valid tap",
           "[pool][cpu]") {
+    // 4 wide: 3 outputs a row (one window at a time); 18 wide: 10 (argmax rows).
     on_each_isa([] {
-        std::vector<float> v(16, std::numeric_limits<float>::quiet_NaN());
-        v[15] = 2;
-        const auto x = testing::make_tensor({1, 1, 4, 4}, v);
-        const auto r = run_layer("pool", "{kernel: 2, stride: 2, pad: 1, indices: true}", {x});
-        const float inf = INFINITY;
-        REQUIRE(r.outputs[0].shape == sdk::shape{1, 1, 3, 3});
-        const float* y = r.outputs[0].f32();
-        CHECK(std::vector<float>(y, y + 9) ==
-              std::vector<float>{-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf, 2});
-        // Windows start at rows and columns 0, 1 and 3 (the pad is not a tap).
-        const auto* z = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
-        CHECK(std::vector<std::int64_t>(z, z + 9) ==
-              std::vector<std::int64_t>{0, 1, 3, 4, 5, 7, 12, 13, 15});
+        for (const int w : {4, 18}) {
+            INFO("width " << w);
+            std::vector<float> v(4 * w, std::numeric_limits<float>::quiet_NaN());
+            v.back() = 2;
+            const auto x = testing::make_tensor({1, 1, 4, w}, v);
+            const auto r = run_layer("pool", "{kernel: 2, stride: 2, pad: 1, indices: true}", {x});
+            const int ow = w / 2 + 1;
+            REQUIRE(r.outputs[0].shape == sdk::shape{1, 1, 3, ow});
+            // Windows start at row and column 2 * o - 1; the pad is not a tap.
+            std::vector<float> want_y(3 * ow, -INFINITY);
+            want_y.back() = 2;
+            std::vector<std::int64_t> want_idx;
+            for (int oy = 0; oy < 3; ++oy)
+                for (int ox = 0; ox < ow; ++ox)
+                    want_idx.push_back(std::max(0, 2 * oy - 1) * w + std::max(0, 2 * ox - 1));
+            const float* y = r.outputs[0].f32();
+            CHECK(std::vector<float>(y, y + 3 * ow) == want_y);
+            const auto* z = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+            CHECK(std::vector<std::int64_t>(z, z + 3 * ow) == want_idx);
+        }
     });
 }
 
