@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -98,6 +100,38 @@ void check_against_reference(const kernel::host_tensor& x, const pool_case& p) {
     CHECK(bad == 0);
 }
 
+// The kernel sums in the reference's order (double, row-major taps) and takes the maximum over
+// the same taps, so with no ties between -0 and +0 its bits are the reference's.
+void check_exact(const kernel::host_tensor& x, const pool_case& p, int threads) {
+    INFO(p.yaml() << " on " << x.shape << ", " << threads << " threads");
+    const auto want = reference(x, p);
+    const auto r = run_layer("pool", p.yaml(), {x}, 7, threads);
+    REQUIRE(r.outputs[0].shape == sdk::shape{x.shape[0], x.shape[1], want.oh, want.ow});
+    std::int64_t bad = 0, first = -1;
+    for (std::size_t i = 0; i < want.y.size(); ++i)
+        if (std::memcmp(&r.outputs[0].f32()[i], &want.y[i], sizeof(float)) != 0) {
+            if (first < 0) first = static_cast<std::int64_t>(i);
+            ++bad;
+        }
+    INFO("first differing output " << first);
+    CHECK(bad == 0);
+    if (!p.indices) return;
+    REQUIRE(r.outputs.size() == 2);
+    const auto* got = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+    CHECK(std::vector<std::int64_t>(got, got + want.idx.size()) == want.idx);
+}
+
+// Runs `body` with the pool kernel's AVX2 rows (where the CPU has them) and its baseline rows.
+template <class F>
+void on_each_isa(F body) {
+    SECTION("best instruction set") { body(); }
+    SECTION("baseline instruction set") {
+        ::setenv("CNNKIT_POOL_ISA", "generic", 1);
+        body();
+        ::unsetenv("CNNKIT_POOL_ISA");
+    }
+}
+
 }  // namespace
 
 TEST_CASE("pool: 2x2 default stride on 32x32 gives 16x16", "[pool][shape]") {
@@ -160,21 +194,33 @@ TEST_CASE("pool: count_include_pad counts pads but not the ceil overhang", "[poo
     testing::check_close(e.outputs[0], {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
 }
 
+namespace {
+
+// Random params of `mode` and an input for them, its width up to max_w: kernel 1 to 4,
+// dilation 1 or 2, stride 1 to 3, asymmetric pads, ceil_mode, count_include_pad and (max) indices
+// at random.
+std::pair<pool_case, kernel::host_tensor> random_case(std::mt19937& rng, const char* mode,
+                                                      int max_w, std::uint64_t seed) {
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    pool_case p;
+    p.mode = mode;
+    p.kh = pick(1, 4), p.kw = pick(1, 4), p.sh = pick(1, 3), p.sw = pick(1, 3);
+    p.dh = pick(1, 2), p.dw = pick(1, 2);
+    p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);  // asymmetric
+    p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
+    p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
+    p.indices = p.mode == "max" && pick(0, 1);
+    const int h = pick(p.dh * (p.kh - 1) + 2, 15), w = pick(p.dw * (p.kw - 1) + 2, max_w);
+    return {p, testing::random_tensor({pick(1, 2), pick(1, 3), h, w}, seed)};
+}
+
+}  // namespace
+
 TEST_CASE("pool: CPU matches the reference on random shapes, modes and params", "[pool][cpu]") {
     std::mt19937 rng(1234);
-    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
     const char* modes[] = {"max", "avg", "l2"};
     for (int trial = 0; trial < 36; ++trial) {
-        pool_case p;
-        p.mode = modes[trial % 3];
-        p.kh = pick(1, 4), p.kw = pick(1, 4), p.sh = pick(1, 3), p.sw = pick(1, 3);
-        p.dh = pick(1, 2), p.dw = pick(1, 2);
-        p.pads[0] = pick(0, p.kh - 1), p.pads[2] = pick(0, p.kh - 1);  // asymmetric
-        p.pads[1] = pick(0, p.kw - 1), p.pads[3] = pick(0, p.kw - 1);
-        p.ceil = pick(0, 1), p.include_pad = pick(0, 1);
-        p.indices = p.mode == "max" && pick(0, 1);
-        const int h = pick(p.dh * (p.kh - 1) + 2, 15), w = pick(p.dw * (p.kw - 1) + 2, 15);
-        const auto x = testing::random_tensor({pick(1, 2), pick(1, 3), h, w}, 50 + trial);
+        const auto [p, x] = random_case(rng, modes[trial % 3], 15, 50 + trial);
         check_against_reference(x, p);
     }
 }
@@ -211,13 +257,169 @@ TEST_CASE("pool: column_major indices count h + w * H, as ONNX storage_order 1",
     CHECK(std::vector<std::int64_t>(z, z + 4) == std::vector<std::int64_t>{6, 16, 8, 18});
 }
 
-TEST_CASE("pool: max rows wider than the separable path's buffer match the reference",
+TEST_CASE("pool: rows wider than the fast path's buffer match the reference",
           "[pool][cpu]") {
     pool_case p;
     p.kh = 3, p.kw = 3, p.sh = 2, p.sw = 2, p.dh = 1, p.dw = 2;
     p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
-    for (const int w : {4096, 4100}) {  // at the 4096-float stack row, and past it
-        INFO("width " << w);
-        check_against_reference(testing::random_tensor({1, 2, 5, w}, 77), p);
-    }
+    for (const char* mode : {"max", "avg", "l2", "argmax"})
+        for (const int w : {4094, 4100}) {  // framed at the 4096-element stack row, and past it
+            INFO(mode << ", width " << w);
+            p.mode = mode == std::string("argmax") ? "max" : mode;
+            p.indices = mode == std::string("argmax");
+            check_exact(testing::random_tensor({1, 2, 5, w}, 77), p, 2);
+        }
+}
+
+TEST_CASE("pool: fast rows give the reference's bits on interiors, borders and odd widths",
+          "[pool][cpu]") {
+    // Stride 1 and 2 (the vectorized tap loops) and 3, pads on either side, ceil overhang,
+    // dilation, widths that leave vector remainders, 1 to 3 threads.
+    on_each_isa([] {
+        std::mt19937 rng(99);
+        const char* modes[] = {"max", "avg", "l2"};
+        for (int trial = 0; trial < 90; ++trial) {
+            const auto [p, x] = random_case(rng, modes[trial % 3], 70, 300 + trial);
+            check_exact(x, p, 1 + trial % 3);
+        }
+    });
+}
+
+TEST_CASE("pool: GoogLeNet's, ResNet's and DeconvNet's pool geometries give the reference's bits",
+          "[pool][cpu]") {
+    on_each_isa([] {
+        struct geo {
+            int k, s, pad, c, hw;
+            bool ceil;
+        };
+        for (const geo& g : {geo{3, 2, 0, 4, 112, true}, geo{3, 2, 1, 4, 112, false},
+                             geo{3, 1, 1, 6, 28, true}, geo{3, 1, 1, 9, 7, true},
+                             geo{2, 2, 0, 5, 14, true}, geo{3, 2, 0, 3, 27, false},
+                             geo{2, 2, 0, 3, 224, false}}) {
+            for (const char* mode : {"max", "avg", "argmax"}) {
+                pool_case p;
+                p.mode = mode == std::string("avg") ? "avg" : "max";
+                p.indices = mode == std::string("argmax");
+                p.kh = p.kw = g.k, p.sh = p.sw = g.s, p.ceil = g.ceil;
+                for (int& pad : p.pads) pad = g.pad;
+                const auto x = testing::random_tensor({1, g.c, g.hw, g.hw}, 17 + g.hw);
+                for (int threads : {1, 2}) check_exact(x, p, threads);
+            }
+        }
+    });
+}
+
+TEST_CASE("pool: global avg and l2 over many planes give the reference's bits", "[pool][cpu]") {
+    // Planes go eight at a time: 29 planes leave five, 8 leave none, 3 are fewer than eight.
+    for (const sdk::shape& s :
+         {sdk::shape{1, 29, 7, 7}, sdk::shape{2, 4, 3, 5}, sdk::shape{3, 1, 9, 2}})
+        for (const char* mode : {"avg", "l2", "max"}) {
+            pool_case p;
+            p.mode = mode;
+            p.global = true;
+            for (int threads : {1, 3}) check_exact(testing::random_tensor(s, 8), p, threads);
+        }
+}
+
+TEST_CASE("pool: max skips NaN and -inf alike with and without indices", "[pool][cpu]") {
+    // The fast rows (no indices) and the one-window path (indices) agree bit for bit on NaN,
+    // infinities and all-NaN windows, which give -inf.
+    on_each_isa([] {
+        auto x = testing::random_tensor({2, 3, 11, 19}, 41);
+        const float nan = std::numeric_limits<float>::quiet_NaN(), inf = INFINITY;
+        for (std::int64_t i = 0; i < x.shape.numel(); ++i) {
+            if (i % 7 == 0)
+                x.f32()[i] = nan;
+            else if (i % 11 == 0)
+                x.f32()[i] = -inf;
+            else if (i % 29 == 0)
+                x.f32()[i] = inf;
+        }
+        for (int i = 0; i < 19 * 3; ++i) x.f32()[i] = nan;  // the first rows: all-NaN windows
+        for (const char* geo : {"kernel: 3, stride: 1, pad: 1", "kernel: 3, stride: 2, pad: 1",
+                                "kernel: [2, 3], stride: [1, 2], ceil_mode: true"}) {
+            INFO(geo);
+            const auto a = run_layer("pool", cat("{", geo, "}"), {x});
+            const auto b = run_layer("pool", cat("{", geo, ", indices: true}"), {x});
+            REQUIRE(a.outputs[0].bytes.size() == b.outputs[0].bytes.size());
+            CHECK(a.outputs[0].bytes == b.outputs[0].bytes);
+            CHECK(a.outputs[0].f32()[0] == -inf);
+        }
+    });
+}
+
+TEST_CASE("pool: column_major indices are the row-major ones transposed on every path",
+          "[pool][cpu]") {
+    on_each_isa([] {
+        const auto x = testing::random_tensor({2, 3, 13, 21}, 12);
+        for (const char* geo : {"kernel: 3, stride: 2, pad: 1", "kernel: 2, stride: 1",
+                                "kernel: [3, 2], stride: [1, 3], dilation: 2, ceil_mode: true"}) {
+            INFO(geo);
+            const auto a = run_layer("pool", cat("{", geo, ", indices: true}"), {x});
+            const auto b =
+                run_layer("pool", cat("{", geo, ", indices: true, column_major: true}"), {x});
+            CHECK(a.outputs[0].bytes == b.outputs[0].bytes);
+            const auto* row = reinterpret_cast<const std::int64_t*>(a.outputs[1].bytes.data());
+            const auto* col = reinterpret_cast<const std::int64_t*>(b.outputs[1].bytes.data());
+            std::int64_t bad = 0;
+            for (std::int64_t i = 0; i < a.outputs[1].shape.numel(); ++i) {
+                const std::int64_t plane = row[i] / (13 * 21), at = row[i] % (13 * 21);
+                bad += col[i] != plane * 13 * 21 + at % 21 * 13 + at / 21;
+            }
+            CHECK(bad == 0);
+        }
+    });
+}
+
+TEST_CASE("pool: an all-NaN window gives -inf and the index of its first valid tap",
+          "[pool][cpu]") {
+    // 4 wide: 3 outputs a row (one window at a time); 18 wide: 10 (argmax rows).
+    on_each_isa([] {
+        for (const int w : {4, 18}) {
+            INFO("width " << w);
+            std::vector<float> v(4 * w, std::numeric_limits<float>::quiet_NaN());
+            v.back() = 2;
+            const auto x = testing::make_tensor({1, 1, 4, w}, v);
+            const auto r = run_layer("pool", "{kernel: 2, stride: 2, pad: 1, indices: true}", {x});
+            const int ow = w / 2 + 1;
+            REQUIRE(r.outputs[0].shape == sdk::shape{1, 1, 3, ow});
+            // Windows start at row and column 2 * o - 1; the pad is not a tap.
+            std::vector<float> want_y(3 * ow, -INFINITY);
+            want_y.back() = 2;
+            std::vector<std::int64_t> want_idx;
+            for (int oy = 0; oy < 3; ++oy)
+                for (int ox = 0; ox < ow; ++ox)
+                    want_idx.push_back(std::max(0, 2 * oy - 1) * w + std::max(0, 2 * ox - 1));
+            const float* y = r.outputs[0].f32();
+            CHECK(std::vector<float>(y, y + 3 * ow) == want_y);
+            const auto* z = reinterpret_cast<const std::int64_t*>(r.outputs[1].bytes.data());
+            CHECK(std::vector<std::int64_t>(z, z + 3 * ow) == want_idx);
+        }
+    });
+}
+
+TEST_CASE("pool: max on an input stride outputs wide gives the reference's bits in row blocks",
+          "[pool][cpu]") {
+    // Column maxima go a block of 4096 / width rows at a time: 1000 wide makes blocks of 4 rows
+    // that split planes and windows; stride 1 and 2, pads on one side only, ceil overhang,
+    // dilation, 1 to 3 threads. Widths 9 and 10 are one block per plane (9: not 2 outputs each).
+    on_each_isa([] {
+        struct geo {
+            int k, s, d, pads[4];
+            bool ceil;
+        };
+        for (const geo& g :
+             {geo{3, 1, 1, {1, 1, 1, 1}, false}, geo{3, 1, 1, {0, 0, 2, 2}, false},
+              geo{3, 1, 1, {2, 2, 0, 0}, true}, geo{3, 1, 2, {2, 1, 2, 3}, false},
+              geo{5, 1, 1, {2, 2, 2, 2}, false}, geo{1, 1, 1, {0, 0, 0, 0}, false},
+              geo{3, 2, 1, {1, 1, 1, 1}, false}, geo{3, 2, 1, {0, 0, 0, 0}, true},
+              geo{2, 2, 1, {0, 0, 0, 0}, true}, geo{3, 2, 1, {0, 1, 2, 0}, true}})
+            for (const int w : {1000, 9, 10}) {
+                pool_case p;
+                p.kh = p.kw = g.k, p.sh = p.sw = g.s, p.dh = p.dw = g.d, p.ceil = g.ceil;
+                std::copy(g.pads, g.pads + 4, p.pads);
+                const auto x = testing::random_tensor({2, 3, 11, w}, 5 + w);
+                for (int threads : {1, 2, 3}) check_exact(x, p, threads);
+            }
+    });
 }
