@@ -21,6 +21,15 @@ struct layout {
     std::int64_t tiles_x, tiles;  // 4x4 output tiles per row, per image
     std::int64_t tb, kb;          // tiles (a multiple of `lanes`) and channels (of 32) per job
     std::int64_t tile_blocks, k_blocks;
+    std::int64_t groups() const { return (tiles + lanes - 1) / lanes; }
+    // Tiles [t0, t0 + nt) of tile block b.
+    std::int64_t first_tile(std::int64_t b) const {
+        return blocks(groups(), static_cast<int>(tb / lanes)).offset(b) * lanes;
+    }
+    std::int64_t tiles_in(std::int64_t b) const {
+        return std::min<std::int64_t>(blocks(groups(), static_cast<int>(tb / lanes)).rows(b) * lanes,
+                        tiles - first_tile(b));
+    }
 };
 
 std::int64_t round_up(std::int64_t x, std::int64_t m) { return (x + m - 1) / m * m; }
@@ -32,8 +41,12 @@ layout layout_of(const geometry& g) {
     // The transformed input block (36 x c x tb floats) stays within about 1 MiB.
     q.tb = std::clamp<std::int64_t>(262144 / (36 * q.c) / lanes * lanes, lanes, 64);
     q.tb = std::min(q.tb, round_up(q.tiles, lanes));
-    q.tile_blocks = (q.tiles + q.tb - 1) / q.tb;
-    q.tb = round_up((q.tiles + q.tile_blocks - 1) / q.tile_blocks, lanes);  // near-equal blocks
+    // At least 8 blocks where there are tiles enough, of near-equal numbers of 16-tile groups
+    // (196 tiles: 6 x 32 + 16), so that the threads finish together; tb is the largest.
+    const std::int64_t most = std::min(q.tb / lanes, std::max<std::int64_t>(1, (q.groups() + 7) / 8));
+    const blocks groups(q.groups(), static_cast<int>(most));
+    q.tile_blocks = groups.count;
+    q.tb = groups.rows(0) * lanes;
     // Few tile blocks (deep layers): split the output channels too, so threads have work.
     const std::int64_t spatial = q.n * q.tile_blocks;
     const std::int64_t split =
@@ -191,7 +204,7 @@ template <int MR>
                                            float* v, float* m) {
     const std::int64_t kblk = job % q.k_blocks, tblk = job / q.k_blocks % q.tile_blocks,
                        img = job / q.k_blocks / q.tile_blocks;
-    const std::int64_t t0 = tblk * q.tb, nt = std::min(q.tb, q.tiles - t0);
+    const std::int64_t t0 = q.first_tile(tblk), nt = q.tiles_in(tblk);
     const std::int64_t k0 = kblk * q.kb, nk = std::min(q.kb, q.k - k0);
     const std::int64_t panels = (q.k + pack_nr - 1) / pack_nr, pa = k0 / pack_nr;
     const std::int64_t pn = (nk + pack_nr - 1) / pack_nr, ldc = pn * pack_nr;
