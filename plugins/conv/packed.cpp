@@ -5,8 +5,8 @@
 //   (a zero-padded copy when the conv has pads), no im2col at all;
 // - packed A (other strides): A gathered from the input into micro-panels first.
 // B is split into K blocks of whole input channels (direct) or 256 rows (packed A) so a block's
-// panel stays in L1; C accumulates per block in a per-thread tile, and the epilogue transposes it
-// into NCHW with the fused bias, residual and activation.
+// panel stays in L1; C accumulates per block in the job's tile (in the workspace), and the
+// epilogue transposes it into NCHW with the fused bias, residual and activation.
 #include "conv.hpp"
 
 #include <immintrin.h>
@@ -378,21 +378,36 @@ const float* input_of(const job_args& a, std::int64_t sj) {
 }
 
 // The job code compiled for three instruction sets (the micro-kernels are chosen apart).
+// GCC takes `#pragma GCC target`, clang (the TSan and fuzz builds) `#pragma clang attribute`.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))), \
+                             apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")
+#endif
 #define PACKED_AVX512 1
 namespace avx512 {
 #include "packed_job.inc"
 }  // namespace avx512
 #undef PACKED_AVX512
+#if defined(__clang__)
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC pop_options
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 #define PACKED_AVX512 0
 namespace avx2 {
 #include "packed_job.inc"
 }  // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 namespace generic {
 #include "packed_job.inc"
 }  // namespace generic
