@@ -32,8 +32,13 @@ geometry geometry_of(const params& p, const sdk::shape& in) {
         g.scale_h = static_cast<float>(g.oh) / static_cast<float>(g.h);
         g.scale_w = static_cast<float>(g.ow) / static_cast<float>(g.w);
     } else {
-        g.oh = static_cast<std::int64_t>(std::floor(double(g.h) * double(p.scale[0])));
-        g.ow = static_cast<std::int64_t>(std::floor(double(g.w) * double(p.scale[1])));
+        const double oh = std::floor(double(g.h) * double(p.scale[0]));
+        const double ow = std::floor(double(g.w) * double(p.scale[1]));
+        // Checked before the conversion: a huge scale would overflow int64 (UB; found by fuzz_onnx).
+        sdk::expect(oh <= 1e9 && ow <= 1e9, "upsample of ", in, " by scale ", p.scale,
+                    " gives an output of over 1e9 rows or columns");
+        g.oh = static_cast<std::int64_t>(oh);
+        g.ow = static_cast<std::int64_t>(ow);
     }
     sdk::expect(g.oh > 0 && g.ow > 0, "upsample of ", in, " by scale ", p.scale,
                 " gives an empty output");
