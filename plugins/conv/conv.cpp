@@ -135,9 +135,7 @@ tiling tiling_of(const params& p, const geometry& g) {
     // Few column tiles (deep layers): split the output channels too, so threads have work.
     t.spatial_jobs = g.n * p.groups * t.tiles;
     const std::int64_t oc_split =
-        t.spatial_jobs >= 4
-            ? 1
-            : std::min<std::int64_t>((t.ocg + 11) / 12, (4 + t.spatial_jobs - 1) / t.spatial_jobs);
+        channel_split(t.spatial_jobs, (t.ocg + 11) / 12);
     t.oc_step = ((t.ocg + oc_split - 1) / oc_split + 11) / 12 * 12;
     t.oc_jobs = (t.ocg + t.oc_step - 1) / t.oc_step;
     return t;

@@ -80,6 +80,12 @@ struct packed_weights {
     bool pointwise = false;  // `b` holds pointwise.cpp's layout instead
 };
 
+// How many ways a conv splits its output channels (at most `units` of them) so that `spatial`
+// jobs become at least 4 and both threads have work on deep layers: 1 when there are enough.
+inline std::int64_t channel_split(std::int64_t spatial, std::int64_t units) {
+    return spatial >= 4 ? 1 : std::min(units, (4 + spatial - 1) / spatial);
+}
+
 // `n` rows in near-equal blocks of at most `most` (49 by 14: 13, 12, 12, 12), so that no
 // micro-kernel call leaves most accumulators idle.
 struct blocks {

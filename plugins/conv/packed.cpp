@@ -331,8 +331,7 @@ plan plan_of(const params& p, const geometry& g) {
     }
     q.spatial_jobs = q.images * q.chunks;
     const std::int64_t split =
-        q.spatial_jobs >= 4 ? 1
-                            : std::min(q.panels, (4 + q.spatial_jobs - 1) / q.spatial_jobs);
+        channel_split(q.spatial_jobs, q.panels);
     q.pan_step = (q.panels + split - 1) / split;
     q.pan_jobs = (q.panels + q.pan_step - 1) / q.pan_step;
     return q;

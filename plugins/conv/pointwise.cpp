@@ -31,7 +31,7 @@ plan plan_of(const params& p, const geometry& g, int mr_max) {
     q.images = g.n * p.groups;
     q.spatial_jobs = q.images * q.chunks;
     const std::int64_t split =
-        q.spatial_jobs >= 4 ? 1 : std::min(q.ob.count, (4 + q.spatial_jobs - 1) / q.spatial_jobs);
+        channel_split(q.spatial_jobs, q.ob.count);
     q.blk_step = (q.ob.count + split - 1) / split;
     q.blk_jobs = (q.ob.count + q.blk_step - 1) / q.blk_step;
     return q;

@@ -50,7 +50,7 @@ layout layout_of(const geometry& g) {
     // Few tile blocks (deep layers): split the output channels too, so threads have work.
     const std::int64_t spatial = q.n * q.tile_blocks;
     const std::int64_t split =
-        spatial >= 4 ? 1 : std::min((q.k + pack_nr - 1) / pack_nr, (4 + spatial - 1) / spatial);
+        channel_split(spatial, (q.k + pack_nr - 1) / pack_nr);
     q.kb = round_up((q.k + split - 1) / split, pack_nr);
     q.kb = std::min(q.kb, std::max<std::int64_t>(pack_nr, 8192 / q.tb / pack_nr * pack_nr));
     q.k_blocks = (q.k + q.kb - 1) / q.kb;
