@@ -10,6 +10,12 @@
 #include <cstdlib>
 #include <cstring>
 
+// GCC 12 warns that the AVX-512 mask builtins' _mm512_undefined_ps() operand "may be used
+// uninitialized" (GCC bug 105593) once they are inlined here; it is never read.
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace cnnkit::plugins::conv {
 namespace {
 
@@ -113,7 +119,9 @@ std::int64_t padded_floats(const layout& q) {
             continue;
         }
         const float* src = plane + iy * q.w + x0;
-        for (std::int64_t i = 0; i < pr.width; ++i) dst[i] = i >= lo && i < hi ? src[i] : 0.0f;
+        std::fill(dst, dst + lo, 0.0f);
+        std::copy(src + lo, src + hi, dst + lo);
+        std::fill(dst + hi, dst + pr.width, 0.0f);
     }
 }
 
@@ -145,6 +153,100 @@ template <int MR>
                 float* dst = v + ((xi * q.tb + j0) * q.c + ci * MR);
                 for (int h = 0; h < lanes / MR; ++h)
                     for (int l = 0; l < MR; ++l) dst[h * q.c * MR + l] = d[xi][h * MR + l];
+            }
+        }
+    }
+}
+
+// AVX-512 transforms: 16 tiles side by side, one register per value.
+#define WINO_AVX512 [[gnu::always_inline]] __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) inline
+
+// One dimension of B^T d B on registers (input_1d's formulas).
+WINO_AVX512 void input_1d(const __m512 (&d)[6], __m512 (&o)[6]) {
+    o[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+    o[1] = -4.0f * (d[1] + d[2]) + (d[3] + d[4]);
+    o[2] = 4.0f * (d[1] - d[2]) + (d[4] - d[3]);
+    o[3] = 2.0f * (d[3] - d[1]) + (d[4] - d[2]);
+    o[4] = 2.0f * (d[1] - d[3]) + (d[4] - d[2]);
+    o[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+// p[k][l] = s[4 l + k], k < 6: the patch row of 16 tiles that start 4 floats apart
+// (s[0, 82) is read).
+WINO_AVX512 void patch_row(const float* s, __m512 (&p)[6]) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 a0 = _mm512_loadu_ps(s), a1 = _mm512_loadu_ps(s + 16);
+    const __m512 a2 = _mm512_loadu_ps(s + 32), a3 = _mm512_loadu_ps(s + 48);
+    const __m512 e01 = _mm512_permutex2var_ps(a0, even, a1), o01 = _mm512_permutex2var_ps(a0, odd, a1);
+    const __m512 e23 = _mm512_permutex2var_ps(a2, even, a3), o23 = _mm512_permutex2var_ps(a2, odd, a3);
+    p[0] = _mm512_permutex2var_ps(e01, even, e23);
+    p[1] = _mm512_permutex2var_ps(o01, even, o23);
+    p[2] = _mm512_permutex2var_ps(e01, odd, e23);
+    p[3] = _mm512_permutex2var_ps(o01, odd, o23);
+    // Tile l's columns 4 and 5 are tile l + 1's columns 0 and 1; lane 15 takes s[64], s[65].
+    p[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_loadu_ps(s + 64)),
+                                                   _mm512_castps_si512(p[0]), 1));
+    p[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_loadu_ps(s + 65)),
+                                                   _mm512_castps_si512(p[1]), 1));
+}
+
+// Tiles of a 16-tile group that lie in one row of tiles: lanes [lane, next segment's lane) read
+// their patches at rows + base + 4 x lane (lanes outside are read, then discarded).
+struct segment {
+    int lane;
+    std::int64_t base;
+};
+
+// transform_input for AVX-512: the patch rows are loaded as vectors and deinterleaved (no
+// per-float gathers); `buf` has guard_before floats before the padded rows and guard_after after.
+constexpr std::int64_t guard_before = 64, guard_after = 96;
+
+template <int MR>
+__attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_avx512(const layout& q, const float* x, std::int64_t t0,
+                                        std::int64_t nt, float* v, float* buf) {
+    const padded_rows pr = rows_of(q, t0, nt);
+    float* rows = buf + guard_before;
+    std::fill(buf, rows, 0.0f);
+    std::fill(rows + pr.rows * pr.width, rows + pr.rows * pr.width + guard_after, 0.0f);
+    segment segs[64 + 4 * 16];  // per group: at most 16 segments, listed group after group
+    int first[5] = {};          // group g's segments: [first[g], first[g + 1])
+    int count = 0;
+    for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
+        first[g] = count;
+        for (std::int64_t l = 0; l < lanes && j0 + l < nt;) {
+            const std::int64_t t = t0 + j0 + l, cx = t % q.tiles_x;
+            segs[count++] = {static_cast<int>(l),
+                             (t / q.tiles_x - pr.tile_row0) * 4 * pr.width + (cx - l) * 4};
+            l += q.tiles_x - cx;
+        }
+        first[g + 1] = count;
+    }
+    for (std::int64_t ci = 0; ci < q.c; ++ci) {
+        pad_rows(q, pr, x + ci * q.h * q.w, rows);
+        for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
+            __m512 h[6][6];  // h[r][j]: patch row r after the column transform
+            for (int r = 0; r < 6; ++r) {
+                __m512 p[6];
+                patch_row(rows + segs[first[g]].base + r * pr.width, p);
+                for (int s = first[g] + 1; s < first[g + 1]; ++s) {
+                    __m512 o[6];
+                    patch_row(rows + segs[s].base + r * pr.width, o);
+                    const auto m = static_cast<__mmask16>(0xffffu << segs[s].lane);
+                    for (int k = 0; k < 6; ++k) p[k] = _mm512_mask_blend_ps(m, p[k], o[k]);
+                }
+                input_1d(p, h[r]);
+            }
+            for (int j = 0; j < 6; ++j) {
+                const __m512 col[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]};
+                __m512 o[6];
+                input_1d(col, o);
+                for (int i = 0; i < 6; ++i) {
+                    float* dst = v + (((i * 6 + j) * q.tb + j0) * q.c + ci * MR);
+                    static_assert(MR == 8, "two 8-tile halves per register");
+                    _mm256_storeu_ps(dst, _mm512_castps512_ps256(o[i]));
+                    _mm256_storeu_ps(dst + q.c * MR, _mm512_extractf32x8_ps(o[i], 1));
+                }
             }
         }
     }
@@ -197,9 +299,72 @@ struct job_args {
     }
 }
 
+// transform_output for AVX-512, for no activation, relu and relu6: the 16 channels' 4x4
+// results are transposed so that each channel's rows are stored (and its residual loaded) as
+// 4-float vectors instead of one float at a time.
+WINO_AVX512 void transform_output_avx512(const layout& q, const job_args& a, std::int64_t img,
+                                         std::int64_t t, std::int64_t o0, std::int64_t nl,
+                                         const float* m, std::int64_t mstride) {
+    const std::int64_t ty = t / q.tiles_x * 4, tx = t % q.tiles_x * 4, plane = q.oh * q.ow;
+    const std::int64_t first = (img * q.k + o0) * plane + ty * q.ow + tx;
+    __m512 c[4][6];  // A^T m: four rows of six
+    for (int j = 0; j < 6; ++j) {
+        __m512 r[6];
+        for (int i = 0; i < 6; ++i) r[i] = _mm512_loadu_ps(m + (i * 6 + j) * mstride);
+        const __m512 s1 = r[1] + r[2], d1 = r[1] - r[2], s3 = r[3] + r[4], d3 = r[3] - r[4];
+        c[0][j] = r[0] + s1 + s3;
+        c[1][j] = d1 + 2.0f * d3;
+        c[2][j] = s1 + 4.0f * s3;
+        c[3][j] = d1 + 8.0f * d3 + r[5];
+    }
+    const auto lanes_in = static_cast<__mmask16>((1u << nl) - 1);
+    const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(lanes_in, a.bias + o0) : _mm512_setzero_ps();
+    __m512 e[16];  // e[4i + j]: output (ty + i, tx + j) of the 16 channels
+    for (int i = 0; i < 4; ++i) {
+        const __m512* r = c[i];
+        const __m512 s1 = r[1] + r[2], d1 = r[1] - r[2], s3 = r[3] + r[4], d3 = r[3] - r[4];
+        e[4 * i] = r[0] + s1 + s3 + bias;
+        e[4 * i + 1] = d1 + 2.0f * d3 + bias;
+        e[4 * i + 2] = s1 + 4.0f * s3 + bias;
+        e[4 * i + 3] = d1 + 8.0f * d3 + r[5] + bias;
+    }
+    transpose16(e);  // e[l]: channel o0 + l, its rows of four one after another
+    const int rows = static_cast<int>(std::min<std::int64_t>(4, q.oh - ty));
+    const auto cols = static_cast<__mmask8>((1u << std::min<std::int64_t>(4, q.ow - tx)) - 1);
+    const act_fn f = a.p->activation;
+    const __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(6.0f);
+    for (int l = 0; l < nl; ++l) {
+        alignas(64) float out[16];
+        __m512 v = e[l];
+        if (a.res) {
+            alignas(64) float res[16] = {};
+            const float* src = a.res + first + l * plane;
+            for (int i = 0; i < rows; ++i)
+                _mm_store_ps(res + 4 * i, _mm_maskz_loadu_ps(cols, src + i * q.ow));
+            v = v + _mm512_load_ps(res);
+        }
+        // max(lo, v) and min(hi, v) return v when it is NaN, as std::max(v, 0) does.
+        if (f != act_fn::none) v = _mm512_max_ps(lo, v);
+        if (f == act_fn::relu6) v = _mm512_min_ps(hi, v);
+        _mm512_store_ps(out, v);
+        float* dst = a.y + first + l * plane;
+        for (int i = 0; i < rows; ++i) _mm_mask_storeu_ps(dst + i * q.ow, cols, _mm_load_ps(out + 4 * i));
+    }
+}
+
+// Tiles [t0, t0 + nt) times output channels [k0, k0 + nk) of the job's products (row stride ldc).
+__attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void output_tiles_avx512(
+    const layout& q, const job_args& a, std::int64_t img, std::int64_t t0, std::int64_t nt,
+    std::int64_t k0, std::int64_t nk, const float* m, std::int64_t ldc) {
+    for (std::int64_t j = 0; j < nt; ++j)
+        for (std::int64_t o = 0; o < nk; o += lanes)
+            transform_output_avx512(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(lanes, nk - o),
+                                    m + j * ldc + o, q.tb * ldc);
+}
+
 // One job: input transform, the 36 products on the micro-kernels (tiles broadcast, output
 // channels in the vector lanes), output transform. `v` and `m` are the caller's scratch.
-template <int MR>
+template <int MR, bool AVX512>
 [[gnu::always_inline]] inline void run_job(const layout& q, const job_args& a, std::int64_t job,
                                            float* v, float* m) {
     const std::int64_t kblk = job % q.k_blocks, tblk = job / q.k_blocks % q.tile_blocks,
@@ -209,7 +374,10 @@ template <int MR>
     const std::int64_t panels = (q.k + pack_nr - 1) / pack_nr, pa = k0 / pack_nr;
     const std::int64_t pn = (nk + pack_nr - 1) / pack_nr, ldc = pn * pack_nr;
     const std::int64_t blocks = (nt + MR - 1) / MR;
-    transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+    if constexpr (AVX512)
+        transform_input_avx512<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+    else
+        transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
     const auto kernel = a.mk->fn[MR];
     for (int xi = 0; xi < 36; ++xi)
         for (std::int64_t pl = 0; pl < pn; ++pl) {
@@ -218,6 +386,10 @@ template <int MR>
                 kernel(q.c, v + (xi * q.tb + blk * MR) * q.c, u,
                        m + (xi * q.tb + blk * MR) * ldc + pl * pack_nr, ldc, false);
         }
+    const act_fn f = a.p->activation;
+    if constexpr (AVX512)
+        if (f == act_fn::none || f == act_fn::relu || f == act_fn::relu6)
+            return output_tiles_avx512(q, a, img, t0, nt, k0, nk, m, ldc);
     for (std::int64_t j = 0; j < nt; ++j)
         for (std::int64_t o = 0; o < nk; o += lanes)
             transform_output(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(lanes, nk - o),
@@ -228,14 +400,14 @@ template <int MR>
 using job_fn = void (*)(const layout&, const job_args&, std::int64_t, float*, float*);
 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
 job_avx512(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
-    run_job<8>(q, a, job, v, m);
+    run_job<8, true>(q, a, job, v, m);
 }
 __attribute__((target("avx2,fma"))) void job_avx2(const layout& q, const job_args& a,
                                                   std::int64_t job, float* v, float* m) {
-    run_job<4>(q, a, job, v, m);
+    run_job<4, false>(q, a, job, v, m);
 }
 void job_generic(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
-    run_job<4>(q, a, job, v, m);
+    run_job<4, false>(q, a, job, v, m);
 }
 
 }  // namespace
@@ -295,7 +467,8 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
                      p.bias ? c.w(1).f32() : nullptr,
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
     const job_fn fn = s.isa == isa_avx512 ? job_avx512 : s.isa == isa_avx2 ? job_avx2 : job_generic;
-    const auto v_size = static_cast<std::size_t>(36 * q.c * q.tb + padded_floats(q));
+    const auto v_size =
+        static_cast<std::size_t>(36 * q.c * q.tb + guard_before + padded_floats(q) + guard_after);
     const auto m_size = static_cast<std::size_t>(36 * q.kb * q.tb);
     c.host.parallel_for(0, q.n * q.tile_blocks * q.k_blocks, [&](std::int64_t job) {
         // Per thread, grown once to the largest layer (a job runs no nested parallel work).
