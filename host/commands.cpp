@@ -174,7 +174,8 @@ int cmd_check(int argc, char** argv) {
         std::cout << "output " << name << ": " << shape_text(g.tensors[t].shape) << '\n';
     std::cout << "memory: " << grouped(static_cast<std::int64_t>(p.arena_bytes))
               << " bytes arena (" << grouped(static_cast<std::int64_t>(p.naive_bytes))
-              << " without reuse), " << p.in_place << " in-place nodes\n";
+              << " without reuse), " << p.in_place << " in-place nodes, " << p.concat_in_place
+              << " concat inputs written in place\n";
     return 0;
 }
 

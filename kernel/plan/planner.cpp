@@ -5,6 +5,7 @@
 #include "io/npy.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <list>
 #include <set>
 
@@ -80,6 +81,55 @@ std::uint64_t bytes_of(const tensor_info& t) {
     return static_cast<std::uint64_t>(t.shape.numel()) * element_size(t.shape.type());
 }
 
+// A concat whose inputs are written straight into its output: the output's region is taken
+// when the first of them is produced, each placed input is a view at its byte offset, and the
+// concat copies only what is not already in place.
+struct placed_concat {
+    int output = -1;              // the concat's output tensor
+    int first_producer = -1;      // the node that allocates the region
+    std::vector<int> guards;      // what that allocation must wait for; every producer waits
+};
+
+// Which tensors are produced straight into a concat's output: inputs along an axis with only
+// 1s before it (so each input is one contiguous run), read by nothing else, produced by a node
+// that neither aliases its input nor is itself a placed concat. offset[t] is t's byte offset.
+void place_concats(const graph& g, const std::vector<bool>& pinned, std::vector<int>& concat_of,
+                   std::vector<std::uint64_t>& offset, std::vector<placed_concat>& concats) {
+    for (std::size_t n = 0; n < g.nodes.size(); ++n) {
+        const node& nd = g.nodes[n];
+        if (std::strcmp(nd.type->api->type, "concat") != 0 || nd.outputs.size() != 1) continue;
+        const sdk::shape& out = g.tensors[nd.outputs[0]].shape;
+        const auto rank = static_cast<std::int64_t>(out.rank());
+        std::int64_t axis = -1;
+        for (std::uint32_t i = 0; i < nd.type->api->param_count; ++i)
+            if (std::strcmp(nd.type->api->params[i].name, "axis") == 0)
+                axis = static_cast<std::int64_t>(nd.params[i].v[0]);
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis >= rank || out.prod(0, static_cast<std::uint32_t>(axis)) != 1) continue;
+        placed_concat c;
+        c.output = nd.outputs[0];
+        std::uint64_t at = 0;
+        for (int t : nd.inputs) {
+            const tensor_info& ti = g.tensors[t];
+            const int prod = ti.producer;
+            const bool ok = prod >= 0 && !pinned[t] && ti.consumers.size() == 1 &&
+                            std::count(nd.inputs.begin(), nd.inputs.end(), t) == 1 &&
+                            !(g.nodes[prod].type->api->flags & CNNKIT_LAYER_IN_PLACE) &&
+                            std::strcmp(g.nodes[prod].type->api->type, "concat") != 0;
+            if (ok) {
+                concat_of[t] = static_cast<int>(concats.size());
+                offset[t] = at;
+                c.first_producer = c.first_producer < 0 ? prod : std::min(c.first_producer, prod);
+            }
+            at += bytes_of(ti);
+        }
+        if (c.first_producer >= 0) {
+            concat_of[c.output] = static_cast<int>(concats.size());
+            concats.push_back(std::move(c));
+        }
+    }
+}
+
 }  // namespace
 
 plan make_plan(const graph& g, const plan_options& opt) {
@@ -93,6 +143,12 @@ plan make_plan(const graph& g, const plan_options& opt) {
     std::vector<int> last_use(g.tensors.size(), -1);
     for (std::size_t n = 0; n < g.nodes.size(); ++n)
         for (int t : g.nodes[n].inputs) last_use[t] = static_cast<int>(n);
+
+    std::vector<int> concat_of(g.tensors.size(), -1);  // placed input or output: which concat
+    std::vector<std::uint64_t> concat_offset(g.tensors.size(), 0);
+    std::vector<placed_concat> concats;
+    if (opt.reuse && opt.concat_in_place) place_concats(g, pinned, concat_of, concat_offset, concats);
+    std::vector<bool> allocated(g.tensors.size(), false);
 
     arena_allocator arena;
     std::vector<int> unused;
@@ -112,7 +168,21 @@ plan make_plan(const graph& g, const plan_options& opt) {
                                !pinned[src] && g.tensors[src].consumers.size() == 1 &&
                                bytes_of(g.tensors[src]) == bytes &&
                                std::count(nd.inputs.begin(), nd.inputs.end(), src) == 1;
-            if (alias) {
+            if (concat_of[t] >= 0) {
+                // A placed concat input (or the concat's own output, taken already).
+                placed_concat& c = concats[static_cast<std::size_t>(concat_of[t])];
+                slot& whole = p.tensors[c.output];
+                if (!allocated[c.output]) {
+                    const std::uint64_t out_bytes = bytes_of(g.tensors[c.output]);
+                    whole = {arena.allocate(out_bytes, c.guards), out_bytes};
+                    allocated[c.output] = true;
+                }
+                deps.insert(deps.end(), c.guards.begin(), c.guards.end());
+                if (t != c.output) {
+                    p.tensors[t] = {whole.offset + concat_offset[t], 0};  // owned by the output
+                    ++p.concat_in_place;
+                }
+            } else if (alias) {
                 p.tensors[t] = p.tensors[src];
                 p.tensors[src].bytes = 0;  // ownership moves to the output
                 ++p.in_place;

@@ -23,11 +23,15 @@ struct plan {
     std::uint64_t arena_bytes = 0;
     std::uint64_t naive_bytes = 0;  // sum of all tensors: what no reuse would take
     int in_place = 0;               // nodes whose output aliases their input
+    int concat_in_place = 0;        // tensors produced straight into a concat's output
 };
 
 struct plan_options {
     bool reuse = true;
     bool in_place = true;
+    // Concat inputs written straight into the concat's output (CPU: the Vulkan executor
+    // binds each tensor on its own).
+    bool concat_in_place = true;
 };
 
 plan make_plan(const graph& g, const plan_options& opt = {});

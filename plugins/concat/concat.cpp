@@ -59,7 +59,9 @@ struct concat_layer {
                 offset += c.in(k).shape().prod(axis, s0.rank()) * elem;
             const std::int64_t bytes = c.in(i).shape().prod(axis, s0.rank()) * elem;
             const auto* x = static_cast<const unsigned char*>(c.in_[i].data);
-            std::memcpy(y + row * row_bytes + offset, x + row * bytes, bytes);
+            unsigned char* to = y + row * row_bytes + offset;
+            // The CPU planner may have had the input's producer write it in place already.
+            if (to != x + row * bytes) std::memcpy(to, x + row * bytes, bytes);
         });
     }
 };
