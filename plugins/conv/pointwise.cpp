@@ -83,6 +83,28 @@ struct job_args {
     }
 }
 
+// Stride 1: output pixels are input pixels, so channel rows [k0 + r0, k0 + r1) of K block k0
+// go into every panel at once, each row read front to back (the prefetcher follows it; a
+// panel at a time reads 32 floats from each of kc rows a plane apart, which waits on memory).
+[[gnu::always_inline]] inline void pack_rows(const job_args& a, std::int64_t image,
+                                             std::int64_t k0, std::int64_t r0, std::int64_t r1) {
+    const plan& q = *a.q;
+    const geometry& g = *a.g;
+    const std::int64_t grp = image % a.p->groups, img = image / a.p->groups;
+    const std::int64_t kc = std::min(KC, q.cg - k0), full = q.cols / NR, tail = q.cols - full * NR;
+    float* base = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const float* src = a.x + (img * g.c + grp * q.cg + k0 + r) * q.cols;
+        float* dst = base + r * NR;
+        for (std::int64_t j = 0; j < full; ++j)
+            for (int t = 0; t < NR; ++t) dst[j * kc * NR + t] = src[j * NR + t];
+        if (tail) {
+            float* d = dst + full * kc * NR;
+            for (std::int64_t t = 0; t < NR; ++t) d[t] = t < tail ? src[full * NR + t] : 0.0f;
+        }
+    }
+}
+
 // One job: pixel panels [j0, j1) of one image times output-channel blocks [b0, b1).
 [[gnu::always_inline]] inline void run_job(const job_args& a, std::int64_t job) {
     const plan& q = *a.q;
@@ -138,6 +160,21 @@ struct job_args {
 // The same code compiled for three instruction sets (the micro-kernels are chosen apart).
 using job_fn = void (*)(const job_args&, std::int64_t);
 using pack_fn = void (*)(const job_args&, std::int64_t, std::int64_t, std::int64_t);
+using rows_fn = void (*)(const job_args&, std::int64_t, std::int64_t, std::int64_t, std::int64_t);
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+rows_avx512(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t r0,
+            std::int64_t r1) {
+    pack_rows(a, image, k0, r0, r1);
+}
+__attribute__((target("avx2,fma"))) void rows_avx2(const job_args& a, std::int64_t image,
+                                                   std::int64_t k0, std::int64_t r0,
+                                                   std::int64_t r1) {
+    pack_rows(a, image, k0, r0, r1);
+}
+void rows_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t r0,
+                  std::int64_t r1) {
+    pack_rows(a, image, k0, r0, r1);
+}
 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
 job_avx512(const job_args& a, std::int64_t job) {
     run_job(a, job);
@@ -201,9 +238,20 @@ bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c)
                      static_cast<float*>(c.workspace), &mk};
     const bool avx512 = s.isa == isa_avx512, avx2 = s.isa == isa_avx2;
     const pack_fn pack = avx512 ? pack_avx512 : avx2 ? pack_avx2 : pack_generic;
-    c.host.parallel_for(0, q.images * q.kblocks * q.npan, [&](std::int64_t t) {
-        pack(a, t / (q.kblocks * q.npan), t / q.npan % q.kblocks * KC, t % q.npan);
-    });
+    if (p.stride[0] == 1 && p.stride[1] == 1) {
+        constexpr std::int64_t rows = 16;  // channel rows per task
+        const rows_fn pack_r = avx512 ? rows_avx512 : avx2 ? rows_avx2 : rows_generic;
+        const std::int64_t per_block = KC / rows, tasks = q.images * q.kblocks * per_block;
+        c.host.parallel_for(0, tasks, [&](std::int64_t t) {
+            const std::int64_t image = t / (q.kblocks * per_block), k0 = t / per_block % q.kblocks * KC;
+            const std::int64_t r0 = t % per_block * rows, kc = std::min(KC, q.cg - k0);
+            if (r0 < kc) pack_r(a, image, k0, r0, std::min(kc, r0 + rows));
+        });
+    } else {
+        c.host.parallel_for(0, q.images * q.kblocks * q.npan, [&](std::int64_t t) {
+            pack(a, t / (q.kblocks * q.npan), t / q.npan % q.kblocks * KC, t % q.npan);
+        });
+    }
     const job_fn fn = avx512 ? job_avx512 : avx2 ? job_avx2 : job_generic;
     c.host.parallel_for(0, q.spatial_jobs * q.blk_jobs, [&](std::int64_t job) { fn(a, job); });
     return true;
