@@ -66,10 +66,20 @@ cpu_isa isa_for_cpu();
 // Register-blocked micro-kernels (packed.cpp): C(mr x 32, ldc) = A(kc x mr) * B(kc x 32), or
 // C + that when accumulating, A and B packed contiguously. fn[mr] for 1 <= mr <= mr_max.
 constexpr int pack_nr = 32;
+// What a micro-kernel applies to its tile after the sum: C = act((C + bias[r]) + res[r, j]),
+// the order of the unfused nodes. bias (per C row) and res (laid out like C) may be null.
+struct tile_epilogue {
+    const float* bias;
+    const float* res;
+    act_fn act;
+};
 struct micro_kernels {
     int mr_max;
     void (*fn[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
                    bool accumulate);
+    // The same, then the epilogue `e` over the tile (the last K block of pointwise.cpp).
+    void (*fused[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+                      bool accumulate, const tile_epilogue& e);
 };
 const micro_kernels& micro_kernels_for(std::int32_t isa);
 

@@ -293,6 +293,29 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
     }
 }
 
+TEST_CASE("conv: pointwise applies bias, residual, then relu6 or sigmoid in its kernels' "
+          "stores, on every ISA", "[conv][cpu][packed]") {
+    // 1x1 over 150 pixels: four full 32-pixel panels take the fused store, the fifth (22
+    // pixels) the tile path; 300 channels are two K blocks, so only the last applies it.
+    const auto x = testing::random_tensor({1, 300, 10, 15}, 71);
+    const auto res = testing::random_tensor({1, 20, 10, 15}, 72, -4, 4);
+    for (const char* isa : {"generic", "avx2", "best"})
+        for (const char* act : {"relu6", "sigmoid"}) {
+            const scoped_env target("CNNKIT_CONV_ISA", isa);
+            INFO(isa << " " << act);
+            const auto r = run_layer(
+                "conv", cnnkit::cat("{out_channels: 20, kernel: 1, residual: true, activation: ", act, "}"),
+                {x, res}, 9);
+            auto want = reference(x, r.weights[0], &r.weights[1], 20, 1, 1, 1, 1, 0, 0, 10, 15,
+                                  1, 1, 1);
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                const float v = want[i] + res.f32()[i];
+                want[i] = act[0] == 'r' ? std::min(std::max(v, 0.0f), 6.0f) : 1.0f / (1.0f + std::exp(-v));
+            }
+            testing::check_close(r.outputs[0], {1, 20, 10, 15}, want);
+        }
+}
+
 TEST_CASE("conv: the packed and im2col paths agree to rounding on a ResNet layer shape",
           "[conv][cpu][packed]") {
     const auto x = testing::random_tensor({1, 256, 7, 7}, 61);

@@ -40,9 +40,20 @@ template <int MR, class At>
     }
 }
 
+// The rest of tile_epilogue after the vector part: other activations, one float at a time.
+template <int MR, int W>
+[[gnu::always_inline]] inline void finish_scalar(float* c, std::int64_t ldc, const tile_epilogue* e) {
+    if (!e || e->act == act_fn::none || e->act == act_fn::relu || e->act == act_fn::relu6) return;
+    for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < W; ++j) c[r * ldc + j] = activate(e->act, c[r * ldc + j]);
+}
+
 template <int MR>
 [[gnu::always_inline]] __attribute__((target("avx512f,fma"))) inline void store_avx512(
-    __m512 (&c0)[MR], __m512 (&c1)[MR], float* c, std::int64_t ldc, bool accumulate) {
+    __m512 (&c0)[MR], __m512 (&c1)[MR], float* c, std::int64_t ldc, bool accumulate,
+    const tile_epilogue* e = nullptr) {
+    // max(0, v) and min(6, v) return v when it is NaN, as std::max(v, 0) does.
+    const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
         float* cr = c + r * ldc;
@@ -50,9 +61,29 @@ template <int MR>
             c0[r] = _mm512_add_ps(_mm512_loadu_ps(cr), c0[r]);
             c1[r] = _mm512_add_ps(_mm512_loadu_ps(cr + 16), c1[r]);
         }
+        if (e) {
+            if (e->bias) {
+                const __m512 b = _mm512_set1_ps(e->bias[r]);
+                c0[r] = _mm512_add_ps(c0[r], b);
+                c1[r] = _mm512_add_ps(c1[r], b);
+            }
+            if (e->res) {
+                c0[r] = _mm512_add_ps(c0[r], _mm512_loadu_ps(e->res + r * ldc));
+                c1[r] = _mm512_add_ps(c1[r], _mm512_loadu_ps(e->res + r * ldc + 16));
+            }
+            if (e->act == act_fn::relu || e->act == act_fn::relu6) {
+                c0[r] = _mm512_max_ps(zero, c0[r]);
+                c1[r] = _mm512_max_ps(zero, c1[r]);
+            }
+            if (e->act == act_fn::relu6) {
+                c0[r] = _mm512_min_ps(six, c0[r]);
+                c1[r] = _mm512_min_ps(six, c1[r]);
+            }
+        }
         _mm512_storeu_ps(cr, c0[r]);
         _mm512_storeu_ps(cr + 16, c1[r]);
     }
+    finish_scalar<MR, 32>(c, ldc, e);
 }
 
 // AVX2 has 16 registers: 16 of the panel's 32 channels per pass, two passes.
@@ -70,7 +101,9 @@ template <int MR, class At>
 
 template <int MR>
 [[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline void store_avx2(
-    __m256 (&c0)[MR], __m256 (&c1)[MR], float* c, std::int64_t ldc, bool accumulate) {
+    __m256 (&c0)[MR], __m256 (&c1)[MR], float* c, std::int64_t ldc, bool accumulate,
+    const tile_epilogue* e = nullptr, std::int64_t h = 0) {
+    const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.0f);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
         float* cr = c + r * ldc;
@@ -78,9 +111,29 @@ template <int MR>
             c0[r] = _mm256_add_ps(_mm256_loadu_ps(cr), c0[r]);
             c1[r] = _mm256_add_ps(_mm256_loadu_ps(cr + 8), c1[r]);
         }
+        if (e) {  // as store_avx512; h: the pass's first column within the tile
+            if (e->bias) {
+                const __m256 b = _mm256_set1_ps(e->bias[r]);
+                c0[r] = _mm256_add_ps(c0[r], b);
+                c1[r] = _mm256_add_ps(c1[r], b);
+            }
+            if (e->res) {
+                c0[r] = _mm256_add_ps(c0[r], _mm256_loadu_ps(e->res + r * ldc + h));
+                c1[r] = _mm256_add_ps(c1[r], _mm256_loadu_ps(e->res + r * ldc + h + 8));
+            }
+            if (e->act == act_fn::relu || e->act == act_fn::relu6) {
+                c0[r] = _mm256_max_ps(zero, c0[r]);
+                c1[r] = _mm256_max_ps(zero, c1[r]);
+            }
+            if (e->act == act_fn::relu6) {
+                c0[r] = _mm256_min_ps(six, c0[r]);
+                c1[r] = _mm256_min_ps(six, c1[r]);
+            }
+        }
         _mm256_storeu_ps(cr, c0[r]);
         _mm256_storeu_ps(cr + 8, c1[r]);
     }
+    finish_scalar<MR, 16>(c, ldc, e);
 }
 
 template <int MR, class At>
@@ -91,17 +144,28 @@ template <int MR, class At>
 
 template <int MR>
 [[gnu::always_inline]] inline void store_generic(const float (&acc)[MR][NR], float* c,
-                                                 std::int64_t ldc, bool accumulate) {
+                                                 std::int64_t ldc, bool accumulate,
+                                                 const tile_epilogue* e = nullptr) {
     for (int r = 0; r < MR; ++r)
-        for (int j = 0; j < NR; ++j)
-            c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+        for (int j = 0; j < NR; ++j) {
+            float v = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+            if (e) {
+                if (e->bias) v += e->bias[r];
+                if (e->res) v += e->res[r * ldc + j];
+                v = e->act == act_fn::none ? v : e->act == act_fn::relu ? std::max(v, 0.0f)
+                                                                        : activate(e->act, v);
+            }
+            c[r * ldc + j] = v;
+        }
 }
 
-// The packed-A micro-kernels: C(MR x 32, ldc) (+)= A(kc x MR) * B(kc x 32).
+// The packed-A micro-kernels: C(MR x 32, ldc) (+)= A(kc x MR) * B(kc x 32), then the epilogue
+// `e` when given (the fused entries).
 template <int MR>
-__attribute__((target("avx512f,fma"))) void micro_avx512(std::int64_t kc, const float* a,
+__attribute__((target("avx512f,fma"))) void fused_avx512(std::int64_t kc, const float* a,
                                                          const float* b, float* c,
-                                                         std::int64_t ldc, bool accumulate) {
+                                                         std::int64_t ldc, bool accumulate,
+                                                         const tile_epilogue* e) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
@@ -112,43 +176,58 @@ __attribute__((target("avx512f,fma"))) void micro_avx512(std::int64_t kc, const 
         }
         fma_avx512<MR>([&](int r) { return a[k * MR + r]; }, b + k * NR, c0, c1);
     }
-    store_avx512<MR>(c0, c1, c, ldc, accumulate);
+    store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
 }
 
 template <int MR>
-__attribute__((target("avx2,fma"))) void micro_avx2(std::int64_t kc, const float* a,
+__attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
                                                     const float* b, float* c, std::int64_t ldc,
-                                                    bool accumulate) {
+                                                    bool accumulate, const tile_epilogue* e) {
     for (int h = 0; h < NR; h += 16) {
         __m256 c0[MR], c1[MR];
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
         for (std::int64_t k = 0; k < kc; ++k)
             fma_avx2<MR>([&](int r) { return a[k * MR + r]; }, b + k * NR + h, c0, c1);
-        store_avx2<MR>(c0, c1, c + h, ldc, accumulate);
+        store_avx2<MR>(c0, c1, c + h, ldc, accumulate, e, h);
     }
 }
 
 template <int MR>
-void micro_generic(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
-                   bool accumulate) {
+void fused_generic(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+                   bool accumulate, const tile_epilogue* e) {
     float acc[MR][NR] = {};
     for (std::int64_t k = 0; k < kc; ++k)
         fma_generic<MR>([&](int r) { return a[k * MR + r]; }, b + k * NR, acc);
-    store_generic<MR>(acc, c, ldc, accumulate);
+    store_generic<MR>(acc, c, ldc, accumulate, e);
+}
+
+// The table entries: without the epilogue, and with it.
+template <int MR, auto F>
+void plain(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+           bool accumulate) {
+    F(kc, a, b, c, ldc, accumulate, nullptr);
+}
+template <int MR, auto F>
+void with_epilogue(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+                   bool accumulate, const tile_epilogue& e) {
+    F(kc, a, b, c, ldc, accumulate, &e);
 }
 
 template <int... R>
 constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
-    return {14, {nullptr, &micro_avx512<R + 1>...}};
+    return {14, {nullptr, &plain<R + 1, &fused_avx512<R + 1>>...},
+            {nullptr, &with_epilogue<R + 1, &fused_avx512<R + 1>>...}};
 }
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
-    return {6, {nullptr, &micro_avx2<R + 1>...}};
+    return {6, {nullptr, &plain<R + 1, &fused_avx2<R + 1>>...},
+            {nullptr, &with_epilogue<R + 1, &fused_avx2<R + 1>>...}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {
-    return {4, {nullptr, &micro_generic<R + 1>...}};
+    return {4, {nullptr, &plain<R + 1, &fused_generic<R + 1>>...},
+            {nullptr, &with_epilogue<R + 1, &fused_generic<R + 1>>...}};
 }
 
 // The direct kernels: C(MR x 32) (+)= the taps of `t.channels` input channels times B, A read

@@ -113,47 +113,51 @@ struct job_args {
     const std::int64_t image = sj / q.chunks, grp = image % a.p->groups, img = image / a.p->groups;
     const std::int64_t j0 = sj % q.chunks * job_panels, j1 = std::min(q.npan, j0 + job_panels);
     const std::int64_t b0 = bj * q.blk_step, b1 = std::min(q.ob.count, b0 + q.blk_step);
-    float* out = a.y + (img * g.oc + grp * q.ocg) * q.cols;
+    const std::int64_t first = (img * g.oc + grp * q.ocg) * q.cols;  // the group's output
+    float* out = a.y + first;
+    const act_fn f = a.p->activation;
     for (std::int64_t k0 = 0; k0 < q.cg; k0 += KC) {
         const std::int64_t kc = std::min(KC, q.cg - k0);
+        const bool last = k0 + KC >= q.cg;
         const float* wk = a.w + grp * q.ocg * q.cg + k0 * q.ocg;
         const float* bk = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
         for (std::int64_t b = b0; b < b1; ++b) {
             const int mr = q.ob.rows(b);
-            const auto kernel = a.mk->fn[mr];
-            const float* ap = wk + q.ob.offset(b) * kc;
-            float* c = out + q.ob.offset(b) * q.cols;
+            const std::int64_t o0 = q.ob.offset(b);
+            const float* ap = wk + o0 * kc;
+            float* c = out + o0 * q.cols;
+            const float* bias = a.bias ? a.bias + grp * q.ocg + o0 : nullptr;
+            const float* res = a.res ? a.res + first + o0 * q.cols : nullptr;
             for (std::int64_t j = j0; j < j1; ++j) {
                 const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
-                if (width == NR) {
-                    kernel(kc, ap, bk + j * kc * NR, c + j * NR, q.cols, k0 > 0);
+                const float* bj_ = bk + j * kc * NR;
+                if (width == NR && last) {  // out = act((sum + bias) + res): the unfused order
+                    const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
+                    a.mk->fused[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0, e);
                     continue;
                 }
-                alignas(64) float t[16 * NR];  // the last, partial panel through a full tile
-                for (int r = 0; r < mr; ++r)
-                    for (std::int64_t x = 0; x < NR; ++x)
-                        t[r * NR + x] = x < width && k0 > 0 ? c[r * q.cols + j * NR + x] : 0.0f;
-                kernel(kc, ap, bk + j * kc * NR, t, NR, k0 > 0);
-                for (int r = 0; r < mr; ++r)
-                    for (std::int64_t x = 0; x < width; ++x) c[r * q.cols + j * NR + x] = t[r * NR + x];
+                if (width == NR) {
+                    a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
+                    continue;
+                }
+                // The last, partial panel through a full tile (its residual copied in too).
+                alignas(64) float t[16 * NR], r[16 * NR];
+                for (int i = 0; i < mr; ++i)
+                    for (std::int64_t x = 0; x < NR; ++x) {
+                        const bool in = x < width;
+                        t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
+                        r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
+                    }
+                if (last)
+                    a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0,
+                                    tile_epilogue{bias, res ? r : nullptr, f});
+                else
+                    a.mk->fn[mr](kc, ap, bj_, t, NR, k0 > 0);
+                for (int i = 0; i < mr; ++i)
+                    for (std::int64_t x = 0; x < width; ++x)
+                        c[i * q.cols + j * NR + x] = t[i * NR + x];
             }
         }
-    }
-    // out = act((out + bias) + res) over the job's tile: the order of the unfused nodes.
-    const act_fn f = a.p->activation;
-    const std::int64_t p0 = j0 * NR, p1 = std::min(q.cols, j1 * NR);
-    for (std::int64_t o = q.ob.offset(b0); o < q.ob.offset(b1 - 1) + q.ob.rows(b1 - 1); ++o) {
-        float* row = out + o * q.cols;
-        const float* res = a.res ? a.res + (img * g.oc + grp * q.ocg + o) * q.cols : nullptr;
-        const float bias = a.bias ? a.bias[grp * q.ocg + o] : 0.0f;
-        if (res)
-            for (std::int64_t x = p0; x < p1; ++x) row[x] = (row[x] + bias) + res[x];
-        else
-            for (std::int64_t x = p0; x < p1; ++x) row[x] += bias;
-        if (f == act_fn::relu)
-            for (std::int64_t x = p0; x < p1; ++x) row[x] = std::max(row[x], 0.0f);
-        else if (f != act_fn::none)
-            for (std::int64_t x = p0; x < p1; ++x) row[x] = activate(f, row[x]);
     }
 }
 
