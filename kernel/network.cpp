@@ -73,9 +73,11 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     n->source_ = n->g_;
     if (opt.fuse) n->fusion_ = fuse_graph(n->g_, n->weights_);
     prepare_layers(n->g_, n->weights_);
-    plan_options gpu_planning = opt.planning;
+    plan_options cpu_planning = opt.planning, gpu_planning = opt.planning;
+    // One thread runs nodes in turn: the smaller arena of reuse across branches costs nothing.
+    if (opt.threads == 1) cpu_planning.parallel_branches = false;
     gpu_planning.concat_in_place = false;  // the Vulkan executor binds every tensor on its own
-    n->plan_ = make_plan(n->g_, opt.backend == "cpu" ? opt.planning : gpu_planning);
+    n->plan_ = make_plan(n->g_, opt.backend == "cpu" ? cpu_planning : gpu_planning);
     if (opt.backend != "cpu" && opt.backend != "vulkan" && opt.backend != "auto")
         throw error(cat("unknown backend '", opt.backend, "' (expected cpu, vulkan or auto)"));
     if (opt.backend != "cpu") {
@@ -89,7 +91,7 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     }
     n->threads_ = opt.threads;
     n->auto_backend_ = opt.backend == "auto";
-    if (!n->vk_ && opt.backend != "cpu") n->plan_ = make_plan(n->g_, opt.planning);
+    if (!n->vk_ && opt.backend != "cpu") n->plan_ = make_plan(n->g_, cpu_planning);
     if (!n->vk_)
         n->cpu_ = std::make_unique<cpu_executor>(n->g_, n->plan_, n->weights_, opt.threads);
     return n;

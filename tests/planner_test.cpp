@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 using namespace cnnkit;
@@ -158,5 +159,32 @@ TEST_CASE("planner: concat in place gives bit-identical results to copying, at 1
         INFO(k);
         CHECK(r.at("head").bytes == results["010"].at("head").bytes);
         CHECK(r.at("side").bytes == results["010"].at("side").bytes);
+    }
+}
+
+TEST_CASE("planner: reusing memory adds no edge between independent branches", "[planner]") {
+    for (const char* text : {branchy, inception}) {
+        const graph g = load_yaml_text(testing::plugins(), text, "p.yaml");
+        // ancestors[n]: the nodes n reads from, transitively.
+        std::vector<std::set<int>> ancestors(g.nodes.size());
+        for (std::size_t n = 0; n < g.nodes.size(); ++n)
+            for (int t : g.nodes[n].inputs)
+                if (const int p = g.tensors[t].producer; p >= 0) {
+                    ancestors[n].insert(p);
+                    ancestors[n].insert(ancestors[p].begin(), ancestors[p].end());
+                }
+        const auto extra_edges = [&](const plan& p) {
+            int extra = 0;
+            for (std::size_t n = 0; n < g.nodes.size(); ++n)
+                for (int d : p.deps[n]) extra += !ancestors[n].count(d);
+            return extra;
+        };
+        plan_options serial;
+        serial.parallel_branches = false;
+        const plan par = make_plan(g), ser = make_plan(g, serial);
+        INFO(text);
+        CHECK(extra_edges(par) == 0);
+        CHECK(extra_edges(ser) > 0);  // the smallest arena orders branches (what this avoids)
+        CHECK(ser.arena_bytes <= par.arena_bytes);
     }
 }

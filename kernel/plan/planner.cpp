@@ -19,17 +19,44 @@ struct region {
     std::vector<int> guards;  // nodes that must finish before this region is written again
 };
 
+// Which nodes run before which through data edges alone: a bit per (node, earlier node).
+class ancestry {
+public:
+    explicit ancestry(const graph& g) : words_((g.nodes.size() + 63) / 64), bits_(g.nodes.size() * words_) {
+        for (std::size_t n = 0; n < g.nodes.size(); ++n)
+            for (int t : g.nodes[n].inputs) {
+                const int p = g.tensors[t].producer;
+                if (p < 0) continue;
+                for (std::size_t w = 0; w < words_; ++w) bits_[n * words_ + w] |= bits_[p * words_ + w];
+                bits_[n * words_ + p / 64] |= std::uint64_t{1} << (p % 64);
+            }
+    }
+    // Whether node a finishes before node b starts whatever the schedule (a == b counts).
+    bool before(int a, int b) const {
+        return a == b || (bits_[static_cast<std::size_t>(b) * words_ + a / 64] >> (a % 64) & 1);
+    }
+
+private:
+    std::size_t words_;
+    std::vector<std::uint64_t> bits_;
+};
+
 class arena_allocator {
 public:
-    // Returns an offset; `deps` receives the guards of whatever region it came from.
-    std::uint64_t allocate(std::uint64_t bytes, std::vector<int>& deps) {
+    // Returns an offset; `deps` receives the guards of whatever region it came from. `usable`
+    // says which free regions may be taken (all, when null).
+    template <class Usable>
+    std::uint64_t allocate(std::uint64_t bytes, std::vector<int>& deps, Usable usable) {
         bytes = (std::max<std::uint64_t>(bytes, 1) + align - 1) / align * align;
         auto best = free_.end();
         for (auto it = free_.begin(); it != free_.end(); ++it)
-            if (it->bytes >= bytes && (best == free_.end() || it->bytes < best->bytes)) best = it;
+            if (it->bytes >= bytes && (best == free_.end() || it->bytes < best->bytes) &&
+                usable(*it))
+                best = it;
         if (best == free_.end()) {
             // Grow: if the last free region touches the end, extend it instead of leaving a gap.
-            if (!free_.empty() && free_.back().offset + free_.back().bytes == end_) {
+            if (!free_.empty() && free_.back().offset + free_.back().bytes == end_ &&
+                usable(free_.back())) {
                 region r = free_.back();
                 free_.pop_back();
                 deps.insert(deps.end(), r.guards.begin(), r.guards.end());
@@ -49,6 +76,9 @@ public:
             best->bytes -= bytes;
         }
         return at;
+    }
+    std::uint64_t allocate(std::uint64_t bytes, std::vector<int>& deps) {
+        return allocate(bytes, deps, [](const region&) { return true; });
     }
     void release(std::uint64_t offset, std::uint64_t bytes, std::vector<int> guards) {
         bytes = (std::max<std::uint64_t>(bytes, 1) + align - 1) / align * align;
@@ -87,6 +117,7 @@ std::uint64_t bytes_of(const tensor_info& t) {
 struct placed_concat {
     int output = -1;              // the concat's output tensor
     int first_producer = -1;      // the node that allocates the region
+    std::vector<int> producers;   // every node writing into it
     std::vector<int> guards;      // what that allocation must wait for; every producer waits
 };
 
@@ -120,6 +151,7 @@ void place_concats(const graph& g, const std::vector<bool>& pinned, std::vector<
                 concat_of[t] = static_cast<int>(concats.size());
                 offset[t] = at;
                 c.first_producer = c.first_producer < 0 ? prod : std::min(c.first_producer, prod);
+                c.producers.push_back(prod);
             }
             at += bytes_of(ti);
         }
@@ -151,12 +183,25 @@ plan make_plan(const graph& g, const plan_options& opt) {
     std::vector<bool> allocated(g.tensors.size(), false);
 
     arena_allocator arena;
+    const ancestry anc(g);
     std::vector<int> unused;
     for (int t : g.inputs) p.tensors[t] = {arena.allocate(bytes_of(g.tensors[t]), unused),
                                            bytes_of(g.tensors[t])};
     for (std::size_t n = 0; n < g.nodes.size(); ++n) {
         const node& nd = g.nodes[n];
         std::vector<int>& deps = p.deps[n];
+        // Memory last read by nodes that all run before `writers` whatever the schedule, so
+        // that reuse adds no edge between independent branches (which would serialize them).
+        const auto after = [&](const std::vector<int>& writers) {
+            return [&, writers](const region& r) {
+                if (!opt.parallel_branches) return true;
+                for (int gd : r.guards)
+                    for (int w : writers)
+                        if (!anc.before(gd, w)) return false;
+                return true;
+            };
+        };
+        const auto usable = after({static_cast<int>(n)});
         for (int t : nd.inputs)
             if (g.tensors[t].producer >= 0) deps.push_back(g.tensors[t].producer);
         for (std::size_t k = 0; k < nd.outputs.size(); ++k) {
@@ -174,7 +219,7 @@ plan make_plan(const graph& g, const plan_options& opt) {
                 slot& whole = p.tensors[c.output];
                 if (!allocated[c.output]) {
                     const std::uint64_t out_bytes = bytes_of(g.tensors[c.output]);
-                    whole = {arena.allocate(out_bytes, c.guards), out_bytes};
+                    whole = {arena.allocate(out_bytes, c.guards, after(c.producers)), out_bytes};
                     allocated[c.output] = true;
                 }
                 deps.insert(deps.end(), c.guards.begin(), c.guards.end());
@@ -188,11 +233,11 @@ plan make_plan(const graph& g, const plan_options& opt) {
                 ++p.in_place;
             } else {
                 // Without reuse nothing is ever released, so this always grows the arena.
-                p.tensors[t] = {arena.allocate(bytes, deps), bytes};
+                p.tensors[t] = {arena.allocate(bytes, deps, usable), bytes};
             }
         }
         if (nd.workspace) {
-            p.workspaces[n] = {arena.allocate(nd.workspace, deps), nd.workspace};
+            p.workspaces[n] = {arena.allocate(nd.workspace, deps, usable), nd.workspace};
             if (opt.reuse) arena.release(p.workspaces[n].offset, nd.workspace, {int(n)});
         }
         std::vector<int> read(nd.inputs);  // a tensor read twice is released once

@@ -32,6 +32,9 @@ struct plan_options {
     // Concat inputs written straight into the concat's output (CPU: the Vulkan executor
     // binds each tensor on its own).
     bool concat_in_place = true;
+    // Reuse only memory whose last readers run before the new writer anyway, so independent
+    // branches (inception) stay free to run at once; off: the smallest arena, branches in turn.
+    bool parallel_branches = true;
 };
 
 plan make_plan(const graph& g, const plan_options& opt = {});
