@@ -63,7 +63,7 @@ algo algo_from_env();
 enum cpu_isa : std::int32_t { isa_generic = 1, isa_avx2, isa_avx512 };
 cpu_isa isa_for_cpu();
 
-// Register-blocked micro-kernels (packed.cpp): C(mr x 32, ldc) = A(kc x mr) * B(kc x 32), or
+// Register-blocked micro-kernels (cpu/kernels.cpp): C(mr x 32, ldc) = A(kc x mr) * B(kc x 32), or
 // C + that when accumulating, A and B packed contiguously. fn[mr] for 1 <= mr <= mr_max.
 constexpr int pack_nr = 32;
 // What a micro-kernel applies to its tile after the sum: C = act((C + bias[r]) + res[r, j]),
@@ -83,7 +83,23 @@ struct micro_kernels {
 };
 const micro_kernels& micro_kernels_for(std::int32_t isa);
 
-// The GEMM path with filters packed at load into 32-channel panels (packed.cpp); empty `b` = this
+// The direct kernels: C(MR x 32) (+)= the taps of `t.channels` input channels times B, A read
+// from the input, pixel r of the block at in[r * SW] for tap (0, 0) of channel 0.
+struct taps {
+    std::int64_t channels, kh, kw, plane, dy, dx;  // dy, dx: floats between taps (dilation)
+    std::int64_t next_row;  // floats between the inputs of two output rows (two-row kernels)
+};
+using direct_fn = void (*)(const taps& t, const float* in, const float* b, float* c,
+                           std::int64_t ldc, bool accumulate);
+constexpr int direct_strides[3] = {1, 2, 4};  // the horizontal strides with direct kernels
+struct direct_kernels {
+    int mr_max;
+    direct_fn fn[3][15];  // [stride index][rows]
+    direct_fn two_rows[3];  // 14-pixel blocks over two 7-pixel output rows, or null
+};
+const direct_kernels& direct_kernels_for(std::int32_t isa);
+
+// The GEMM path with filters packed at load into 32-channel panels (cpu/packed.cpp); empty `b` = this
 // conv takes the im2col path (conv.cpp).
 struct packed_weights {
     std::vector<float> b;  // [group][K block][panel][kc][32], channels past the group's end zero
@@ -108,7 +124,7 @@ struct blocks {
     int rows(std::int64_t b) const { return static_cast<int>(base + (b < extra ? 1 : 0)); }
 };
 
-// 1x1 convs without pads over at least 128 output pixels (pointwise.cpp): the filters packed
+// 1x1 convs without pads over at least 128 output pixels (cpu/pointwise.cpp): the filters packed
 // at load as micro-kernel A panels (output channels broadcast), the input packed per K block
 // into 32-pixel B panels (in the workspace), results stored straight into the NCHW output.
 bool pointwise_applies(const params& p, const geometry& g, algo mode);
@@ -121,7 +137,7 @@ void packed_prepare(const params& p, const sdk::shape& in, const float* w, packe
 // Runs the conv and returns true, or returns false (not prepared for this input).
 bool packed_run(const params& p, const packed_weights& s, const sdk::call& c);
 
-// Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, one group (winograd.cpp). The filters,
+// Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, one group (cpu/winograd.cpp). The filters,
 // transformed once by winograd_prepare (empty `u` = this conv takes a GEMM path), live in the
 // layer object.
 struct winograd_weights {

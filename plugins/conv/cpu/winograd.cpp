@@ -1,9 +1,9 @@
 // winograd.cpp: 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (Lavin & Gray, 2015). Filters
 // are transformed once at load into 32-channel panels; each job (image, block of 4x4 output
 // tiles, block of output channels) transforms its input tiles into micro-kernel panels (tiles
-// broadcast), runs the 36 products on packed.cpp's micro-kernels (output channels in the vector
+// broadcast), runs the 36 products on kernels.cpp's micro-kernels (output channels in the vector
 // lanes) and transforms the products back with the fused bias, residual and activation.
-#include "conv.hpp"
+#include "../conv.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 // broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride),
 // and the micro-kernels (packed.cpp) store straight into the NCHW output, so nothing is
 // transposed; bias, residual and activation are applied in place after the last K block.
-#include "conv.hpp"
+#include "../conv.hpp"
 
 #include <algorithm>
 #include <cmath>
