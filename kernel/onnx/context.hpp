@@ -41,6 +41,7 @@ public:
 
     int opset = 0;
     const onnx::NodeProto* node = nullptr;  // the node being mapped (for messages)
+    std::int64_t folded = 0;  // elements constant folding computed so far (limits.hpp)
 
     [[noreturn]] void fail(const std::string& msg) const;
     std::string node_label() const;  // "node 'conv1'" or "the node making 'y'" when unnamed

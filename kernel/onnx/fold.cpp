@@ -6,18 +6,13 @@
 #include <numeric>
 
 #include "onnx/context.hpp"
+#include "util/limits.hpp"
 #include "util/text.hpp"
 
 namespace cnnkit::kernel::onnx_import_detail {
 namespace {
 
 using ints = std::vector<std::int64_t>;
-
-ints strides_of(const ints& dims) {
-    ints s(dims.size(), 1);
-    for (std::size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
-    return s;
-}
 
 std::int64_t norm_axis(context& c, std::int64_t axis, std::size_t rank) {
     const auto r = static_cast<std::int64_t>(rank);
@@ -34,19 +29,30 @@ constant make(context& c, const ints& dims, bool integer, F&& f) {
         c.fail(e.what());
     }
     constant out{dims, {}, integer};
-    const ints st = strides_of(dims);
-    ints idx(dims.size());
-    for (std::int64_t i = 0; i < out.numel(); ++i) {
-        for (std::size_t d = 0; d < dims.size(); ++d) idx[d] = i / st[d] % dims[d];
+    const std::int64_t n = out.numel();
+    c.folded += n;
+    if (c.folded > limits::max_folded_elements)
+        c.fail(cat("constant folding would compute ", c.folded, " elements in this model (",
+                   fmt_list(dims), " here), more than the ", limits::max_folded_elements,
+                   " it allows"));
+    out.v.reserve(static_cast<std::size_t>(n));
+    ints idx(dims.size(), 0);  // row-major odometer: no division or allocation per element
+    for (std::int64_t i = 0; i < n; ++i) {
         out.v.push_back(f(idx));
+        for (std::size_t d = dims.size(); d-- > 0;) {
+            if (++idx[d] < dims[d]) break;
+            idx[d] = 0;
+        }
     }
     return out;
 }
 
 double at(const constant& k, const ints& idx) {  // idx of k's rank; dims of 1 broadcast
-    const ints st = strides_of(k.dims);
-    std::int64_t off = 0;
-    for (std::size_t d = 0; d < idx.size(); ++d) off += (k.dims[d] == 1 ? 0 : idx[d]) * st[d];
+    std::int64_t off = 0, stride = 1;  // innermost first: no strides vector per element
+    for (std::size_t d = idx.size(); d-- > 0;) {
+        off += (k.dims[d] == 1 ? 0 : idx[d]) * stride;
+        stride *= k.dims[d];
+    }
     return k.v[static_cast<std::size_t>(off)];
 }
 
@@ -114,8 +120,8 @@ constant slice(context& c, const constant& x) {
         first[a] = b, step[a] = s;
         dims[a] = std::max<std::int64_t>(0, s > 0 ? (e - b + s - 1) / s : (b - e - s - 1) / -s);
     }
+    ints src(dims.size());  // reused for every element
     return make(c, dims, x.integer, [&](const ints& i) {
-        ints src(i.size());
         for (std::size_t d = 0; d < i.size(); ++d) src[d] = first[d] + i[d] * step[d];
         return at(x, src);
     });
@@ -219,7 +225,9 @@ constant fold(context& c, const std::string& op) {
                            fmt_list(p->dims), " along axis ", axis));
         }
         for (const auto* p : parts) dims[axis] += p->dims[axis], integer &= p->integer;
-        return make(c, dims, integer, [&](ints i) {
+        ints i;  // reused for every element
+        return make(c, dims, integer, [&](const ints& at_out) {
+            i = at_out;
             for (const auto* p : parts) {
                 if (i[axis] < p->dims[axis]) return at(*p, i);
                 i[axis] -= p->dims[axis];
@@ -263,8 +271,8 @@ constant fold(context& c, const std::string& op) {
                            x.dims.size(), " tensor's axes"));
         ints dims;
         for (auto p : perm) dims.push_back(x.dims[static_cast<std::size_t>(p)]);
+        ints src(dims.size());  // reused for every element
         return make(c, dims, x.integer, [&](const ints& i) {
-            ints src(i.size());
             for (std::size_t d = 0; d < i.size(); ++d)
                 src[static_cast<std::size_t>(perm[d])] = i[d];
             return at(x, src);

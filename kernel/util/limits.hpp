@@ -17,6 +17,15 @@ inline constexpr std::size_t max_yaml_nodes = 1000000;    // YAML nodes, aliases
 inline constexpr std::int64_t max_yaml_bytes = 16 << 20;  // a network file
 inline constexpr std::uint64_t max_safetensors_header = 100 << 20;  // JSON header bytes
 inline constexpr std::size_t max_npy_header = 64 << 10;             // .npy header bytes
+// Elements ONNX constant folding may compute in one import: shape arithmetic needs few, folding
+// weights (a Transpose of an initializer) many. Fuzz builds, whose coverage instrumentation makes
+// each folded element about 100x slower, budget less so that no input runs past the fuzzer's
+// timeout (a 4M-element Transpose took 20 s there, 0.1 s in a release build).
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+inline constexpr std::int64_t max_folded_elements = std::int64_t{1} << 20;
+#else
+inline constexpr std::int64_t max_folded_elements = std::int64_t{1} << 30;
+#endif
 
 // Elements of `dims` when every extent is in 0..max_dim and the total byte size is at most
 // max_tensor_bytes; nullopt otherwise (never overflows, whatever the dims).
