@@ -34,6 +34,21 @@ std::shared_ptr<void> create_layer(const layer_type& type,
     return std::shared_ptr<void>(self, [api](void* p) { api->destroy(p); });
 }
 
+bool is_type(const node& n, const char* type) {
+    return std::strcmp(n.type->api->type, type) == 0;
+}
+
+int param_index(const node& n, const char* name) {
+    for (std::uint32_t i = 0; i < n.type->api->param_count; ++i)
+        if (std::strcmp(n.type->api->params[i].name, name) == 0) return static_cast<int>(i);
+    return -1;
+}
+
+double param_value(const node& n, const char* name) {
+    const int i = param_index(n, name);
+    return i < 0 ? 0.0 : n.params[i].v[0];
+}
+
 std::int64_t graph::param_count(const node& n) const {
     std::int64_t total = 0;
     for (int w : n.weights) total += weights[w].buffer ? 0 : weights[w].shape.numel();

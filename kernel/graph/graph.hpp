@@ -28,6 +28,12 @@ struct node {
     std::string group;  // the composite or block this node was expanded from ("" = top level)
 };
 
+// Whether `n` is a layer of type `type`; the index of its param `name` in the layer's schema
+// (-1 if it has none); that param's first value (0 if it has none).
+bool is_type(const node& n, const char* type);
+int param_index(const node& n, const char* name);
+double param_value(const node& n, const char* name);
+
 struct tensor_info {
     std::string name;  // "conv1" for a node's first output, "pool1:1" for its second
     sdk::shape shape;

@@ -10,22 +10,6 @@
 namespace cnnkit::kernel {
 namespace {
 
-bool is(const node& n, const char* type) {
-    return std::strcmp(n.type->api->type, type) == 0;
-}
-
-// Index of the param named `name` in the layer's schema, or -1.
-int param_index(const node& n, const char* name) {
-    for (std::uint32_t i = 0; i < n.type->api->param_count; ++i)
-        if (std::strcmp(n.type->api->params[i].name, name) == 0) return static_cast<int>(i);
-    return -1;
-}
-
-double param(const node& n, const char* name) {
-    const int i = param_index(n, name);
-    return i < 0 ? 0.0 : n.params[i].v[0];
-}
-
 // Sets enum param `name` to the value called `value`; false if the layer has no such value.
 bool set_enum(node& n, const char* name, const char* value) {
     const int i = param_index(n, name);
@@ -52,11 +36,11 @@ public:
 
     fuse_report run() {
         for (std::size_t c = 0; c < g_.nodes.size(); ++c) {
-            if (dead_[c] || !is(g_.nodes[c], "conv")) continue;
+            if (dead_[c] || !is_type(g_.nodes[c], "conv")) continue;
             int next = only_reader(c);
-            if (next >= 0 && is(g_.nodes[next], "batch_norm") && fold_batch_norm(c, next))
+            if (next >= 0 && is_type(g_.nodes[next], "batch_norm") && fold_batch_norm(c, next))
                 next = only_reader(c);
-            if (next >= 0 && is(g_.nodes[next], "add") && fuse_residual(c, next))
+            if (next >= 0 && is_type(g_.nodes[next], "add") && fuse_residual(c, next))
                 next = only_reader(c);
             if (next >= 0) fuse_activation(c, next);
         }
@@ -101,7 +85,7 @@ private:
     void recreate(node& n) { n.self = create_layer(*n.type, n.params); }
 
     bool plain_conv(const node& n) const {
-        return param(n, "activation") == 0 && n.inputs.size() == 1;
+        return param_value(n, "activation") == 0 && n.inputs.size() == 1;
     }
 
     bool fold_batch_norm(int c, int bn);
@@ -126,7 +110,7 @@ bool fuser::fold_batch_norm(int c, int bn) {
     const std::int64_t per = g_.weights[wid].shape.numel() / oc;
     for (int id : norm.weights)
         if (g_.weights[id].shape.numel() != oc) return false;
-    const double eps = param(norm, "epsilon");
+    const double eps = param_value(norm, "epsilon");
     const float* gamma = w_.data[norm.weights[0]];
     const float* beta = w_.data[norm.weights[1]];
     const float* mean = w_.data[norm.weights[2]];
@@ -180,11 +164,11 @@ bool fuser::fuse_residual(int c, int add) {
 void fuser::fuse_activation(int c, int act) {
     node& conv = g_.nodes[c];
     const node& a = g_.nodes[act];
-    if (param(conv, "activation") != 0) return;
+    if (param_value(conv, "activation") != 0) return;
     const char* fn = nullptr;
-    if (is(a, "relu") || is(a, "tanh") || is(a, "sigmoid"))
+    if (is_type(a, "relu") || is_type(a, "tanh") || is_type(a, "sigmoid"))
         fn = a.type->api->type;
-    else if (is(a, "clip") && param(a, "min") == 0.0 && param(a, "max") == 6.0)
+    else if (is_type(a, "clip") && param_value(a, "min") == 0.0 && param_value(a, "max") == 6.0)
         fn = "relu6";
     if (!fn || !set_enum(conv, "activation", fn)) return;
     recreate(conv);

@@ -5,7 +5,6 @@
 #include "io/npy.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <list>
 #include <set>
 
@@ -116,8 +115,8 @@ std::uint64_t bytes_of(const tensor_info& t) {
 // concat copies only what is not already in place.
 struct placed_concat {
     int output = -1;              // the concat's output tensor
-    int first_producer = -1;      // the node that allocates the region
-    std::vector<int> producers;   // every node writing into it
+    std::vector<int> producers;   // every node writing into it; the first to run takes it
+    bool taken = false;           // whether the output's region is allocated yet
     std::vector<int> guards;      // what that allocation must wait for; every producer waits
 };
 
@@ -128,13 +127,10 @@ void place_concats(const graph& g, const std::vector<bool>& pinned, std::vector<
                    std::vector<std::uint64_t>& offset, std::vector<placed_concat>& concats) {
     for (std::size_t n = 0; n < g.nodes.size(); ++n) {
         const node& nd = g.nodes[n];
-        if (std::strcmp(nd.type->api->type, "concat") != 0 || nd.outputs.size() != 1) continue;
+        if (!is_type(nd, "concat") || nd.outputs.size() != 1) continue;
         const sdk::shape& out = g.tensors[nd.outputs[0]].shape;
         const auto rank = static_cast<std::int64_t>(out.rank());
-        std::int64_t axis = -1;
-        for (std::uint32_t i = 0; i < nd.type->api->param_count; ++i)
-            if (std::strcmp(nd.type->api->params[i].name, "axis") == 0)
-                axis = static_cast<std::int64_t>(nd.params[i].v[0]);
+        auto axis = static_cast<std::int64_t>(param_value(nd, "axis"));
         if (axis < 0) axis += rank;
         if (axis < 0 || axis >= rank || out.prod(0, static_cast<std::uint32_t>(axis)) != 1) continue;
         placed_concat c;
@@ -146,16 +142,15 @@ void place_concats(const graph& g, const std::vector<bool>& pinned, std::vector<
             const bool ok = prod >= 0 && !pinned[t] && ti.consumers.size() == 1 &&
                             std::count(nd.inputs.begin(), nd.inputs.end(), t) == 1 &&
                             !(g.nodes[prod].type->api->flags & CNNKIT_LAYER_IN_PLACE) &&
-                            std::strcmp(g.nodes[prod].type->api->type, "concat") != 0;
+                            !is_type(g.nodes[prod], "concat");
             if (ok) {
                 concat_of[t] = static_cast<int>(concats.size());
                 offset[t] = at;
-                c.first_producer = c.first_producer < 0 ? prod : std::min(c.first_producer, prod);
                 c.producers.push_back(prod);
             }
             at += bytes_of(ti);
         }
-        if (c.first_producer >= 0) {
+        if (!c.producers.empty()) {
             concat_of[c.output] = static_cast<int>(concats.size());
             concats.push_back(std::move(c));
         }
@@ -180,7 +175,6 @@ plan make_plan(const graph& g, const plan_options& opt) {
     std::vector<std::uint64_t> concat_offset(g.tensors.size(), 0);
     std::vector<placed_concat> concats;
     if (opt.reuse && opt.concat_in_place) place_concats(g, pinned, concat_of, concat_offset, concats);
-    std::vector<bool> allocated(g.tensors.size(), false);
 
     arena_allocator arena;
     const ancestry anc(g);
@@ -217,10 +211,10 @@ plan make_plan(const graph& g, const plan_options& opt) {
                 // A placed concat input (or the concat's own output, taken already).
                 placed_concat& c = concats[static_cast<std::size_t>(concat_of[t])];
                 slot& whole = p.tensors[c.output];
-                if (!allocated[c.output]) {
+                if (!c.taken) {
                     const std::uint64_t out_bytes = bytes_of(g.tensors[c.output]);
                     whole = {arena.allocate(out_bytes, c.guards, after(c.producers)), out_bytes};
-                    allocated[c.output] = true;
+                    c.taken = true;
                 }
                 deps.insert(deps.end(), c.guards.begin(), c.guards.end());
                 if (t != c.output) {
