@@ -201,12 +201,12 @@ void fused_generic(std::int64_t kc, const float* a, const float* b, float* c, st
 }
 
 // The table entries: without the epilogue, and with it.
-template <int MR, auto F>
+template <auto F>
 void plain(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
            bool accumulate) {
     F(kc, a, b, c, ldc, accumulate, nullptr);
 }
-template <int MR, auto F>
+template <auto F>
 void with_epilogue(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
                    bool accumulate, const tile_epilogue& e) {
     F(kc, a, b, c, ldc, accumulate, &e);
@@ -214,18 +214,18 @@ void with_epilogue(std::int64_t kc, const float* a, const float* b, float* c, st
 
 template <int... R>
 constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
-    return {14, {nullptr, &plain<R + 1, &fused_avx512<R + 1>>...},
-            {nullptr, &with_epilogue<R + 1, &fused_avx512<R + 1>>...}};
+    return {14, {nullptr, &plain<&fused_avx512<R + 1>>...},
+            {nullptr, &with_epilogue<&fused_avx512<R + 1>>...}};
 }
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
-    return {6, {nullptr, &plain<R + 1, &fused_avx2<R + 1>>...},
-            {nullptr, &with_epilogue<R + 1, &fused_avx2<R + 1>>...}};
+    return {6, {nullptr, &plain<&fused_avx2<R + 1>>...},
+            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {
-    return {4, {nullptr, &plain<R + 1, &fused_generic<R + 1>>...},
-            {nullptr, &with_epilogue<R + 1, &fused_generic<R + 1>>...}};
+    return {4, {nullptr, &plain<&fused_generic<R + 1>>...},
+            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}};
 }
 
 // Pixel r's input: r * SW along the row, or with SPLIT > 0 pixels [SPLIT, MR) on the next

@@ -2,8 +2,8 @@
 // inception branches). Per image and group, out (channels x pixels) = W (channels x K) * X
 // (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
 // broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride),
-// and the micro-kernels (packed.cpp) store straight into the NCHW output, so nothing is
-// transposed; bias, residual and activation are applied in place after the last K block.
+// and the micro-kernels (kernels.cpp) store straight into the NCHW output, so nothing is
+// transposed; on the last K block their stores also apply bias, residual and activation.
 #include "../conv.hpp"
 
 #include <algorithm>

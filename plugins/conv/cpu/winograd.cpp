@@ -171,6 +171,15 @@ WINO_AVX512 void input_1d(const __m512 (&d)[6], __m512 (&o)[6]) {
     o[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
 }
 
+// One dimension of A^T m A on registers (output_1d's formulas).
+WINO_AVX512 void output_1d(const __m512 (&m)[6], __m512 (&o)[4]) {
+    const __m512 s1 = m[1] + m[2], d1 = m[1] - m[2], s3 = m[3] + m[4], d3 = m[3] - m[4];
+    o[0] = m[0] + s1 + s3;
+    o[1] = d1 + 2.0f * d3;
+    o[2] = s1 + 4.0f * s3;
+    o[3] = d1 + 8.0f * d3 + m[5];
+}
+
 // p[k][l] = s[4 l + k], k < 6: the patch row of 16 tiles that start 4 floats apart
 // (s[0, 82) is read).
 WINO_AVX512 void patch_row(const float* s, __m512 (&p)[6]) {
@@ -209,8 +218,9 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_av
     float* rows = buf + guard_before;
     std::fill(buf, rows, 0.0f);
     std::fill(rows + pr.rows * pr.width, rows + pr.rows * pr.width + guard_after, 0.0f);
-    segment segs[64 + 4 * 16];  // per group: at most 16 segments, listed group after group
-    int first[5] = {};          // group g's segments: [first[g], first[g + 1])
+    // At most 4 groups (tb <= 64) of at most 16 segments (one per lane), group after group.
+    segment segs[4 * lanes];
+    int first[5] = {};  // group g's segments: [first[g], first[g + 1])
     int count = 0;
     for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
         first[g] = count;
@@ -307,26 +317,20 @@ WINO_AVX512 void transform_output_avx512(const layout& q, const job_args& a, std
                                          const float* m, std::int64_t mstride) {
     const std::int64_t ty = t / q.tiles_x * 4, tx = t % q.tiles_x * 4, plane = q.oh * q.ow;
     const std::int64_t first = (img * q.k + o0) * plane + ty * q.ow + tx;
-    __m512 c[4][6];  // A^T m: four rows of six
+    __m512 c[6][4];  // c[j][i]: (A^T m)[i][j], column j of the products transformed
     for (int j = 0; j < 6; ++j) {
-        __m512 r[6];
-        for (int i = 0; i < 6; ++i) r[i] = _mm512_loadu_ps(m + (i * 6 + j) * mstride);
-        const __m512 s1 = r[1] + r[2], d1 = r[1] - r[2], s3 = r[3] + r[4], d3 = r[3] - r[4];
-        c[0][j] = r[0] + s1 + s3;
-        c[1][j] = d1 + 2.0f * d3;
-        c[2][j] = s1 + 4.0f * s3;
-        c[3][j] = d1 + 8.0f * d3 + r[5];
+        __m512 col[6];
+        for (int i = 0; i < 6; ++i) col[i] = _mm512_loadu_ps(m + (i * 6 + j) * mstride);
+        output_1d(col, c[j]);
     }
     const auto lanes_in = static_cast<__mmask16>((1u << nl) - 1);
     const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(lanes_in, a.bias + o0) : _mm512_setzero_ps();
     __m512 e[16];  // e[4i + j]: output (ty + i, tx + j) of the 16 channels
     for (int i = 0; i < 4; ++i) {
-        const __m512* r = c[i];
-        const __m512 s1 = r[1] + r[2], d1 = r[1] - r[2], s3 = r[3] + r[4], d3 = r[3] - r[4];
-        e[4 * i] = r[0] + s1 + s3 + bias;
-        e[4 * i + 1] = d1 + 2.0f * d3 + bias;
-        e[4 * i + 2] = s1 + 4.0f * s3 + bias;
-        e[4 * i + 3] = d1 + 8.0f * d3 + r[5] + bias;
+        const __m512 row[6] = {c[0][i], c[1][i], c[2][i], c[3][i], c[4][i], c[5][i]};
+        __m512 o[4];
+        output_1d(row, o);
+        for (int j = 0; j < 4; ++j) e[4 * i + j] = o[j] + bias;
     }
     transpose16(e);  // e[l]: channel o0 + l, its rows of four one after another
     const int rows = static_cast<int>(std::min<std::int64_t>(4, q.oh - ty));
