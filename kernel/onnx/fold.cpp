@@ -68,7 +68,7 @@ constant binary(context& c, const constant& a, const constant& b, const std::str
         if (da[d] != db[d] && da[d] != 1 && db[d] != 1)
             c.fail(cat("constants ", fmt_list(a.dims), " and ", fmt_list(b.dims),
                        " do not broadcast"));
-        out[d] = std::max(da[d], db[d]);
+        out[d] = da[d] == 1 ? db[d] : da[d];  // 1 broadcasts to any extent, 0 included
     }
     const constant ea{da, a.v, a.integer}, eb{db, b.v, b.integer};
     const bool integer = a.integer && b.integer;
