@@ -14,26 +14,29 @@ namespace {
 
 constexpr int NR = pack_nr;
 constexpr std::int64_t KC = 256;       // K block rows: C is updated once per block
-constexpr std::int64_t job_panels = 8;  // 256 pixels per job: its B block stays in L2
+constexpr std::int64_t job_panels = 8;  // at most 256 pixels per job: its B block stays in L2
 
 struct plan {
-    std::int64_t cg, ocg, cols, kblocks, npan, chunks, images, spatial_jobs, blk_step, blk_jobs;
+    std::int64_t cg, ocg, cols, kblocks, npan, images, spatial_jobs;
     blocks ob;  // output channels in micro-kernel rows
+    blocks split;  // ob's blocks in near-equal jobs (more than one when there are few chunks)
+    // Pixel panels in near-equal jobs (25 by 8: 7, 6, 6, 6, not 8, 8, 8, 1, which left one of
+    // two threads 16 panels and the other 9).
+    blocks chunk;
     std::int64_t image_floats() const { return cg * npan * NR; }  // one image's B panels
 };
 
 plan plan_of(const params& p, const geometry& g, int mr_max) {
     const std::int64_t ocg = g.oc / p.groups;
-    plan q{g.c / p.groups, ocg, g.oh * g.ow, 0, 0, 0, 0, 0, 0, 0, blocks(ocg, mr_max)};
+    const std::int64_t cols = g.oh * g.ow, npan = (cols + NR - 1) / NR;
+    plan q{g.c / p.groups, ocg, cols, 0, npan, 0, 0, blocks(ocg, mr_max), blocks(1, 1),
+           blocks(npan, job_panels)};
     q.kblocks = (q.cg + KC - 1) / KC;
-    q.npan = (q.cols + NR - 1) / NR;
-    q.chunks = (q.npan + job_panels - 1) / job_panels;
     q.images = g.n * p.groups;
-    q.spatial_jobs = q.images * q.chunks;
+    q.spatial_jobs = q.images * q.chunk.count;
     const std::int64_t split =
         channel_split(q.spatial_jobs, q.ob.count);
-    q.blk_step = (q.ob.count + split - 1) / split;
-    q.blk_jobs = (q.ob.count + q.blk_step - 1) / q.blk_step;
+    q.split = blocks(q.ob.count, static_cast<int>((q.ob.count + split - 1) / split));
     return q;
 }
 
@@ -109,10 +112,10 @@ struct job_args {
 [[gnu::always_inline]] inline void run_job(const job_args& a, std::int64_t job) {
     const plan& q = *a.q;
     const geometry& g = *a.g;
-    const std::int64_t sj = job / q.blk_jobs, bj = job % q.blk_jobs;
-    const std::int64_t image = sj / q.chunks, grp = image % a.p->groups, img = image / a.p->groups;
-    const std::int64_t j0 = sj % q.chunks * job_panels, j1 = std::min(q.npan, j0 + job_panels);
-    const std::int64_t b0 = bj * q.blk_step, b1 = std::min(q.ob.count, b0 + q.blk_step);
+    const std::int64_t sj = job / q.split.count, bj = job % q.split.count;
+    const std::int64_t image = sj / q.chunk.count, grp = image % a.p->groups, img = image / a.p->groups;
+    const std::int64_t j0 = q.chunk.offset(sj % q.chunk.count), j1 = j0 + q.chunk.rows(sj % q.chunk.count);
+    const std::int64_t b0 = q.split.offset(bj), b1 = b0 + q.split.rows(bj);
     const std::int64_t first = (img * g.oc + grp * q.ocg) * q.cols;  // the group's output
     float* out = a.y + first;
     const act_fn f = a.p->activation;
@@ -257,7 +260,7 @@ bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c)
         });
     }
     const job_fn fn = avx512 ? job_avx512 : avx2 ? job_avx2 : job_generic;
-    c.host.parallel_for(0, q.spatial_jobs * q.blk_jobs, [&](std::int64_t job) { fn(a, job); });
+    c.host.parallel_for(0, q.spatial_jobs * q.split.count, [&](std::int64_t job) { fn(a, job); });
     return true;
 }
 
