@@ -51,6 +51,9 @@ TEST_CASE("vulkan: conv with stride, pads, dilation, groups, bias, activation ma
 TEST_CASE("vulkan: fc and gemm (transposes, broadcast C) match the CPU", "[fc][gemm][vulkan]") {
     check_backends_agree("fc", "{out_features: 70}", {random_tensor({3, 4, 5, 6}, 1)});
     check_backends_agree("fc", "{out_features: 5, bias: false}", {random_tensor({65, 17}, 2)});
+    // Batch <= 4 takes gemv.comp: k not a multiple of 256, out_features not of 4, no bias.
+    check_backends_agree("fc", "{out_features: 9}", {random_tensor({1, 1000}, 3)});
+    check_backends_agree("fc", "{out_features: 6, bias: false}", {random_tensor({4, 300}, 4)});
     const auto a = random_tensor({7, 19}, 3), b = random_tensor({19, 66}, 4);
     check_backends_agree("gemm", "{}", {a, b});
     check_backends_agree(
