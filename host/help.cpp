@@ -56,7 +56,11 @@ const std::map<std::string, std::string> texts = {
          "  --time SECONDS         run for this long instead\n"
          "  --warmup N             untimed runs first (default 3)\n"
          "  --input NAME=X.npy     a fixed input\n"
-         "  --json                 one JSON object on stdout (progress stays on stderr)\n") +
+         "  --json                 one JSON object on stdout (progress stays on stderr)\n"
+         "  --backend cpu|vulkan|auto  where nodes run (default cpu); a Vulkan run uploads\n"
+         "                         the inputs and reads the outputs back every time\n"
+         "  --device N             the Vulkan device (cnnkit devices lists them)\n"
+         "  --fp16                 Vulkan with float16 storage\n") +
          common +
          "example:\n  cnnkit bench configs/alexnet.yaml --runs 50 --batch 8 --threads 4\n"},
     {"profile",
