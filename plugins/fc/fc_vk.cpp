@@ -15,19 +15,20 @@ struct push {
 struct gemv_push {
     std::int32_t m, n, k;
 };
+// gemv.comp's ROWS and MMAX: output features per workgroup, batch rows at most.
+constexpr std::int64_t gemv_rows = 4, gemv_batch = 4;
 }  // namespace
 
 std::vector<sdk::gpu::dispatch> vulkan(const params& p, const sdk::gpu::call& c) {
     namespace gpu = sdk::gpu;
     const std::int64_t m = c.in[0][0], k = c.in[0].prod(1, c.in[0].rank()), n = p.out_features;
     gpu::check_indexable(std::max({m * k, n * k, m * n}));
-    // gemv.comp: 4 batch rows at most (MMAX), 4 output features per workgroup (ROWS).
-    if (m <= 4 && gpu::div_up(n, 4) <= 65535) {
+    if (m <= gemv_batch && gpu::div_up(n, gemv_rows) <= 65535) {
         const gemv_push pv{static_cast<std::int32_t>(m), static_cast<std::int32_t>(n),
                            static_cast<std::int32_t>(k)};
         return {gpu::dispatch(CNNKIT_GPU_KERNEL(gemv),
                               {gpu::in(0), gpu::weight(0), gpu::weight(p.bias ? 1 : 0), gpu::out(0)},
-                              pv, {gpu::div_up(n, 4), 1u, 1u}, {p.bias ? 1u : 0u})};
+                              pv, {gpu::div_up(n, gemv_rows), 1u, 1u}, {p.bias ? 1u : 0u})};
     }
     const push pc{static_cast<std::int32_t>(m),
                   static_cast<std::int32_t>(n),

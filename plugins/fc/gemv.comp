@@ -11,7 +11,7 @@ layout(std430, binding = 2) readonly buffer C { float c[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform P { int m, n, k; } p;
 
-const int ROWS = 4, MMAX = 4;
+const int ROWS = 4, MMAX = 4;  // fc_vk.cpp's gemv_rows and gemv_batch
 shared float part[ROWS * MMAX][256];
 
 void main() {

@@ -114,7 +114,7 @@ struct job_args {
     const geometry& g = *a.g;
     const std::int64_t sj = job / q.split.count, bj = job % q.split.count;
     const std::int64_t image = sj / q.chunk.count, grp = image % a.p->groups, img = image / a.p->groups;
-    const std::int64_t j0 = q.chunk.offset(sj % q.chunk.count), j1 = j0 + q.chunk.rows(sj % q.chunk.count);
+    const std::int64_t ch = sj % q.chunk.count, j0 = q.chunk.offset(ch), j1 = j0 + q.chunk.rows(ch);
     const std::int64_t b0 = q.split.offset(bj), b1 = b0 + q.split.rows(bj);
     const std::int64_t first = (img * g.oc + grp * q.ocg) * q.cols;  // the group's output
     float* out = a.y + first;
