@@ -121,10 +121,16 @@ void check_exact(const kernel::host_tensor& x, const pool_case& p, int threads) 
     CHECK(std::vector<std::int64_t>(got, got + want.idx.size()) == want.idx);
 }
 
-// Runs `body` with the pool kernel's AVX2 rows (where the CPU has them) and its baseline rows.
+// Runs `body` with the pool kernel's best rows (AVX-512 where the CPU has it), its AVX2 rows
+// and its baseline rows.
 template <class F>
 void on_each_isa(F body) {
     SECTION("best instruction set") { body(); }
+    SECTION("AVX2 instruction set") {
+        ::setenv("CNNKIT_POOL_ISA", "avx2", 1);
+        body();
+        ::unsetenv("CNNKIT_POOL_ISA");
+    }
     SECTION("baseline instruction set") {
         ::setenv("CNNKIT_POOL_ISA", "generic", 1);
         body();
