@@ -418,10 +418,10 @@ template <std::int64_t S>
 // one permute of them (GoogLeNet's 28x28 to 7x7 pools, where max_block_rows' per-plane calls and
 // scalar border columns cost most); wider rows with horizontal stride 1 or 2 go through a framed
 // row in memory.
-constexpr std::int64_t frame_slack = 64;
+constexpr std::int64_t frame_slack = 64;  // floats past framed_width that the vectors may read
 // Output rows ahead whose new input row a wide row prefetches: on 112x112 planes (GoogLeNet's and
 // ResNet's first pools) 8 took 0.33 to 0.23 ms, 2 and 4 less.
-constexpr std::int64_t prefetch_rows = 8;  // floats past framed_width that the vectors may read
+constexpr std::int64_t prefetch_rows = 8;
 
 bool max_rows_avx512_applies(const job& j) {
     const axis &ah = j.g.ax[0], &aw = j.g.ax[1];
@@ -434,9 +434,8 @@ __attribute__((target("avx512f"))) inline __mmask16 lanes(std::int64_t left) {
 }
 
 // The column maxima of output row r's window rows, 16 columns from x, into acc.
-__attribute__((target("avx512f"))) inline __m512 column_max(const float* first,
-                                                            std::int64_t rows, std::int64_t w_in,
-                                                            std::int64_t x) {
+__attribute__((target("avx512f"))) inline __m512 column_max(const float* first, std::int64_t rows,
+                                                            std::int64_t w_in, std::int64_t x) {
     const __mmask16 m = lanes(w_in - x);
     __m512 acc = _mm512_set1_ps(max_op::identity);
     for (std::int64_t ky = 0; ky < rows; ++ky)
@@ -487,10 +486,18 @@ __attribute__((target("avx512f"))) void max_rows_avx512(const job& j, std::int64
         const window& w = j.wy[oy];
         const float* first = j.x + (plane * ah.in + oy * ah.s - ah.pb + w.j0) * w_in;
         if (++oy == ah.out) oy = 0, ++plane;
-        const float* ahead = first + (prefetch_rows * ah.s + w.j1 - w.j0 - 1) * w_in;
+        // An address, not a pointer into the tensor: near its end it points past it (a prefetch
+        // never faults).
+        const std::uintptr_t ahead =
+            reinterpret_cast<std::uintptr_t>(first) +
+            static_cast<std::uintptr_t>((prefetch_rows * ah.s + w.j1 - w.j0 - 1) * w_in) *
+                sizeof(float);
         for (std::int64_t x = 0; x < w_in; x += 16) {
-            _mm_prefetch(reinterpret_cast<const char*>(ahead + x), _MM_HINT_T0);
-            _mm512_mask_storeu_ps(row + x, lanes(w_in - x), column_max(first, w.j1 - w.j0, w_in, x));
+            _mm_prefetch(reinterpret_cast<const char*>(ahead + static_cast<std::uintptr_t>(x) *
+                                                                   sizeof(float)),
+                         _MM_HINT_T0);
+            _mm512_mask_storeu_ps(row + x, lanes(w_in - x),
+                                  column_max(first, w.j1 - w.j0, w_in, x));
         }
         for (std::int64_t i = 0; i < aw.pb; ++i) frame[i] = row[0];
         for (std::int64_t i = aw.pb + w_in; i < fw; ++i) frame[i] = row[w_in - 1];
@@ -515,8 +522,9 @@ __attribute__((target("avx512f"))) void max_rows_avx512(const job& j, std::int64
 // contract) and the baseline; the vectorizer widens the fold loops. CNNKIT_POOL_ISA=avx2 or
 // generic asks for less (tests).
 using rows_fn = void (*)(const job&, std::int64_t, std::int64_t);
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2"))) void fast_rows_avx512(
-    const job& j, std::int64_t b, std::int64_t e) {
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2"))) void fast_rows_avx512(const job& j,
+                                                                                std::int64_t b,
+                                                                                std::int64_t e) {
     if (max_rows_avx512_applies(j)) return max_rows_avx512(j, b, e);
     fast_rows(j, b, e);
 }
