@@ -158,11 +158,15 @@ struct prepared {
 
 // Transposes a 16 x 16 block held as 16 rows (row i, float j -> row j, float i).
 [[gnu::always_inline]] __attribute__((target("avx512f"))) inline void transpose16(__m512 (&r)[16]) {
+    // Every loop fully unrolled, so that the arrays live in registers (rolled, GCC kept them on
+    // the stack: each row stored after its load and read back, twice the memory operations).
     __m512 t[16], u[16];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
+#pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {  // u[4i + k]: rows 4i..4i+3, columns k + 4 x (128-bit lane)
         const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
         const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
@@ -171,6 +175,7 @@ struct prepared {
         u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
         u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
     }
+#pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {  // a 4 x 4 transpose of 128-bit lanes
         const __m512 w0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x44);
         const __m512 w1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xee);
