@@ -33,14 +33,21 @@ void add_initializer(onnx::GraphProto* g, const std::string& name, std::vector<i
     for (int i = 0; i < n; ++i) t->add_float_data(step * float(i % 7 - 3));
 }
 
-// x [1, 1, 4, 4] -> Conv (2 filters 3x3, pads 1, bias) "conv0" -> Relu "relu0" -> y
-onnx::ModelProto conv_relu() {
+// An opset-13 model named `name` with one float input x of `dims` and nothing else yet.
+onnx::ModelProto model_with_input(const std::string& name, std::vector<int> dims) {
     onnx::ModelProto m;
     m.set_ir_version(7);
     m.add_opset_import()->set_version(13);
     auto* g = m.mutable_graph();
-    g->set_name("tiny");
-    add_tensor_info(g->add_input(), "x", {1, 1, 4, 4});
+    g->set_name(name);
+    add_tensor_info(g->add_input(), "x", std::move(dims));
+    return m;
+}
+
+// x [1, 1, 4, 4] -> Conv (2 filters 3x3, pads 1, bias) "conv0" -> Relu "relu0" -> y
+onnx::ModelProto conv_relu() {
+    onnx::ModelProto m = model_with_input("tiny", {1, 1, 4, 4});
+    auto* g = m.mutable_graph();
     add_initializer(g, "W", {2, 1, 3, 3}, 0.25f);
     add_initializer(g, "B", {2}, 0.5f);
     auto* conv = g->add_node();
@@ -148,6 +155,41 @@ TEST_CASE("onnx: an unsupported op, attribute or value is an error naming node, 
     add_tensor_info(m.mutable_graph()->add_input(), "B", {2});
     CHECK_THAT(import_error(m, "computed"),
                Catch::Contains("node 'conv0' (Conv): input 2 (B) 'B' must be a constant"));
+}
+
+TEST_CASE("onnx: folding Squeeze refuses an axis whose extent is not 1", "[onnx]") {
+    // ConstantOfShape [0, 2] -> Squeeze axis 0 used to leave dims [2] over no values, which the
+    // folded Div below then read past (fuzz_onnx, tests/fuzz/onnx/regress_squeeze_zero_axis.onnx).
+    for (const std::int64_t extent : {0, 3}) {
+        onnx::ModelProto m = model_with_input("squeeze", {1, 1, 2, 2});
+        auto* g = m.mutable_graph();
+        auto add_ints = [&](const std::string& name, std::vector<std::int64_t> v) {
+            auto* t = g->add_initializer();
+            t->set_name(name);
+            t->set_data_type(onnx::TensorProto::INT64);
+            t->add_dims(static_cast<std::int64_t>(v.size()));
+            for (auto x : v) t->add_int64_data(x);
+        };
+        add_ints("shape", {extent, 2});
+        add_ints("axis", {0});
+        add_initializer(g, "two", {2}, 1.0f);
+        auto node = [&](const char* op, std::vector<std::string> in, const char* out) {
+            auto* n = g->add_node();
+            n->set_op_type(op);
+            n->set_name(out);
+            for (const auto& i : in) n->add_input(i);
+            n->add_output(out);
+        };
+        node("ConstantOfShape", {"shape"}, "zeros");
+        node("Squeeze", {"zeros", "axis"}, "sq");
+        node("Div", {"two", "sq"}, "q");
+        node("Relu", {"x"}, "y");
+        add_tensor_info(g->add_output(), "y", {1, 1, 2, 2});
+        INFO("extent " << extent);
+        CHECK_THAT(import_error(m, cat("squeeze", extent)),
+                   Catch::Contains(cat("node 'sq' (Squeeze): Squeeze axis 0 of a [", extent,
+                                       ", 2] constant has extent ", extent, ", not 1")));
+    }
 }
 
 TEST_CASE("onnx: a file that is not a model is refused by name", "[onnx]") {

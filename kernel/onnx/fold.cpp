@@ -177,6 +177,13 @@ constant fold(context& c, const std::string& op) {
         if (op == "Unsqueeze") {
             for (auto a : axes) k.dims.insert(k.dims.begin() + a, 1);
         } else {
+            // A named axis must have extent 1 (ONNX): dropping a 0 from [0, 2] left dims [2]
+            // over no values, and folding read past them (found by fuzz_onnx).
+            for (auto a : axes)
+                if (k.dims[static_cast<std::size_t>(a)] != 1)
+                    c.fail(cat("Squeeze axis ", a, " of a ", fmt_list(k.dims),
+                               " constant has extent ", k.dims[static_cast<std::size_t>(a)],
+                               ", not 1"));
             ints keep;
             for (std::size_t d = 0; d < k.dims.size(); ++d)
                 if (axes.empty() ? k.dims[d] != 1
