@@ -4,10 +4,21 @@
 
 #include "network.hpp"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 namespace cnnkit::testing {
+
+// Sets an environment variable for one scope, unset again however the scope ends (plugins read
+// CNNKIT_CONV_*, CNNKIT_POOL_ISA when a network loads or runs).
+struct scoped_env {
+    std::string name;
+    scoped_env(const char* n, const char* v) : name(n) { ::setenv(n, v, 1); }
+    ~scoped_env() { ::unsetenv(name.c_str()); }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+};
 
 // The registry of the build's plugin folder (loaded once).
 const kernel::registry& plugins();

@@ -154,12 +154,7 @@ TEST_CASE("conv: a residual input is added after the bias and before the activat
 }
 
 namespace {
-// Sets an environment variable for one scope (conv reads CNNKIT_CONV_* when a network loads).
-struct scoped_env {
-    std::string name;
-    scoped_env(const char* n, const char* v) : name(n) { setenv(n, v, 1); }
-    ~scoped_env() { unsetenv(name.c_str()); }
-};
+using testing::scoped_env;
 
 // Winograd F(4x4, 3x3) rounds differently from the direct sum: its transforms scale terms by up
 // to 8x25 and cancel them again, so the error grows with the filter's fan-in. Measured against

@@ -127,14 +127,12 @@ template <class F>
 void on_each_isa(F body) {
     SECTION("best instruction set") { body(); }
     SECTION("AVX2 instruction set") {
-        ::setenv("CNNKIT_POOL_ISA", "avx2", 1);
+        const testing::scoped_env isa("CNNKIT_POOL_ISA", "avx2");
         body();
-        ::unsetenv("CNNKIT_POOL_ISA");
     }
     SECTION("baseline instruction set") {
-        ::setenv("CNNKIT_POOL_ISA", "generic", 1);
+        const testing::scoped_env isa("CNNKIT_POOL_ISA", "generic");
         body();
-        ::unsetenv("CNNKIT_POOL_ISA");
     }
 }
 
