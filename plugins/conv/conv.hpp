@@ -80,6 +80,9 @@ struct micro_kernels {
     // The same, then the epilogue `e` over the tile (the last K block of pointwise.cpp).
     void (*fused[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
                       bool accumulate, const tile_epilogue& e);
+    // B read in place, row k at b + k * ldb, then `e` when not null (AVX-512 only; else null).
+    void (*strided[15])(std::int64_t kc, const float* a, const float* b, std::int64_t ldb, float* c,
+                        std::int64_t ldc, bool accumulate, const tile_epilogue* e);
 };
 const micro_kernels& micro_kernels_for(std::int32_t isa);
 

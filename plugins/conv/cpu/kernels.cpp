@@ -177,6 +177,27 @@ __attribute__((target("avx512f,fma"))) void fused_avx512(std::int64_t kc, const 
     store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
 }
 
+// The same over B read in place: row k of B at b + k * ldb (a 1x1 conv's input planes, ldb
+// the plane's floats), each row prefetched 8 k steps ahead (rows a plane apart defeat the
+// hardware prefetchers).
+template <int MR>
+__attribute__((target("avx512f,fma"))) void strided_avx512(std::int64_t kc, const float* a,
+                                                           const float* b, std::int64_t ldb,
+                                                           float* c, std::int64_t ldc,
+                                                           bool accumulate,
+                                                           const tile_epilogue* e) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (std::int64_t k = 0; k < kc; ++k) {
+        const float* bk = b + k * ldb;
+        _mm_prefetch(reinterpret_cast<const char*>(bk + 8 * ldb), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(bk + 8 * ldb + 16), _MM_HINT_T0);
+        fma_avx512<MR>([&](int r) { return a[k * MR + r]; }, bk, c0, c1);
+    }
+    store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
+}
+
 template <int MR>
 __attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
                                                     const float* b, float* c, std::int64_t ldc,
@@ -215,17 +236,18 @@ void with_epilogue(std::int64_t kc, const float* a, const float* b, float* c, st
 template <int... R>
 constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
     return {14, {nullptr, &plain<&fused_avx512<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_avx512<R + 1>>...}};
+            {nullptr, &with_epilogue<&fused_avx512<R + 1>>...},
+            {nullptr, &strided_avx512<R + 1>...}};
 }
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
     return {6, {nullptr, &plain<&fused_avx2<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}};
+            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {
     return {4, {nullptr, &plain<&fused_generic<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}};
+            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}, {}};
 }
 
 // Pixel r's input: r * SW along the row, or with SPLIT > 0 pixels [SPLIT, MR) on the next

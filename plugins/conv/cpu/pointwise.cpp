@@ -1,8 +1,9 @@
 // pointwise.cpp: 1x1 convs without pads over at least 128 output pixels (ResNet bottlenecks,
 // inception branches). Per image and group, out (channels x pixels) = W (channels x K) * X
 // (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
-// broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride),
-// and the micro-kernels (kernels.cpp) store straight into the NCHW output, so nothing is
+// broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride)
+// or, at stride 1 with few output channels on AVX-512, read in place from the input planes
+// (only a partial last panel packed), and the micro-kernels (kernels.cpp) store straight into the NCHW output, so nothing is
 // transposed; on the last K block their stores also apply bias, residual and activation.
 #include "../conv.hpp"
 
@@ -48,6 +49,7 @@ struct job_args {
     float* y;
     float* bpack;
     const micro_kernels* mk;
+    bool in_place;  // full panels read B from the input (stride 1, AVX-512): only the tail is packed
 };
 
 // K block k0 of pixel panel j of image `image` (n x groups order) into its B panel (kc x 32,
@@ -108,6 +110,15 @@ struct job_args {
     }
 }
 
+// Whether full panels read B from the input instead of a packed copy (stride 1). Packing costs
+// a pass over the input whatever the output channels, the strided reads cost on every tile:
+// measured (ResNet-50, GoogLeNet), reading in place wins up to 128 output channels on 28x28
+// and larger planes (0.68-0.94x the time of the packed layer) and loses from 256 (1.03-1.13x);
+// on 14x14 it loses from 96 channels and wins at 16-24.
+bool in_place(const params& p, const plan& q) {
+    return p.stride[0] == 1 && p.stride[1] == 1 && q.ocg <= (q.cols >= 784 ? 128 : 32);
+}
+
 // One job: pixel panels [j0, j1) of one image times output-channel blocks [b0, b1).
 [[gnu::always_inline]] inline void run_job(const job_args& a, std::int64_t job) {
     const plan& q = *a.q;
@@ -124,43 +135,48 @@ struct job_args {
         const bool last = k0 + KC >= q.cg;
         const float* wk = a.w + grp * q.ocg * q.cg + k0 * q.ocg;
         const float* bk = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
-        for (std::int64_t b = b0; b < b1; ++b) {
+        const auto tile = [&](std::int64_t b, std::int64_t j) {
             const int mr = q.ob.rows(b);
             const std::int64_t o0 = q.ob.offset(b);
             const float* ap = wk + o0 * kc;
             float* c = out + o0 * q.cols;
             const float* bias = a.bias ? a.bias + grp * q.ocg + o0 : nullptr;
             const float* res = a.res ? a.res + first + o0 * q.cols : nullptr;
-            for (std::int64_t j = j0; j < j1; ++j) {
-                const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
-                const float* bj_ = bk + j * kc * NR;
-                if (width == NR && last) {  // out = act((sum + bias) + res): the unfused order
-                    const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
-                    a.mk->fused[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0, e);
-                    continue;
-                }
-                if (width == NR) {
-                    a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
-                    continue;
-                }
-                // The last, partial panel through a full tile (its residual copied in too).
-                alignas(64) float t[16 * NR], r[16 * NR];
-                for (int i = 0; i < mr; ++i)
-                    for (std::int64_t x = 0; x < NR; ++x) {
-                        const bool in = x < width;
-                        t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
-                        r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
-                    }
-                if (last)
-                    a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0,
-                                    tile_epilogue{bias, res ? r : nullptr, f});
-                else
-                    a.mk->fn[mr](kc, ap, bj_, t, NR, k0 > 0);
-                for (int i = 0; i < mr; ++i)
-                    for (std::int64_t x = 0; x < width; ++x)
-                        c[i * q.cols + j * NR + x] = t[i * NR + x];
+            const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
+            const float* bj_ = bk + j * kc * NR;
+            if (width == NR && a.in_place) {
+                const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
+                a.mk->strided[mr](kc, ap, a.x + (img * g.c + grp * q.cg + k0) * q.cols + j * NR,
+                                  q.cols, c + j * NR, q.cols, k0 > 0, last ? &e : nullptr);
+                return;
             }
-        }
+            if (width == NR && last) {  // out = act((sum + bias) + res): the unfused order
+                const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
+                a.mk->fused[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0, e);
+                return;
+            }
+            if (width == NR) {
+                a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
+                return;
+            }
+            // The last, partial panel through a full tile (its residual copied in too).
+            alignas(64) float t[16 * NR], r[16 * NR];
+            for (int i = 0; i < mr; ++i)
+                for (std::int64_t x = 0; x < NR; ++x) {
+                    const bool in = x < width;
+                    t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
+                    r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
+                }
+            if (last)
+                a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0,
+                                tile_epilogue{bias, res ? r : nullptr, f});
+            else
+                a.mk->fn[mr](kc, ap, bj_, t, NR, k0 > 0);
+            for (int i = 0; i < mr; ++i)
+                for (std::int64_t x = 0; x < width; ++x) c[i * q.cols + j * NR + x] = t[i * NR + x];
+        };
+        for (std::int64_t b = b0; b < b1; ++b)
+            for (std::int64_t j = j0; j < j1; ++j) tile(b, j);
     }
 }
 
@@ -242,10 +258,16 @@ bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c)
     if (q.cg != s.kk || q.ocg != s.ocg || p.groups != s.groups) return false;
     const job_args a{&p, &g, &q, c.in(0).f32(), s.b.data(), p.bias ? c.w(1).f32() : nullptr,
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32(),
-                     static_cast<float*>(c.workspace), &mk};
+                     static_cast<float*>(c.workspace), &mk,
+                     in_place(p, q) && mk.strided[1] != nullptr};
     const bool avx512 = s.isa == isa_avx512, avx2 = s.isa == isa_avx2;
     const pack_fn pack = avx512 ? pack_avx512 : avx2 ? pack_avx2 : pack_generic;
-    if (p.stride[0] == 1 && p.stride[1] == 1) {
+    if (a.in_place) {
+        if (q.cols % NR)
+            c.host.parallel_for(0, q.images * q.kblocks, [&](std::int64_t t) {
+                pack(a, t / q.kblocks, t % q.kblocks * KC, q.npan - 1);
+            });
+    } else if (p.stride[0] == 1 && p.stride[1] == 1) {
         constexpr std::int64_t rows = 16;  // channel rows per task
         const rows_fn pack_r = avx512 ? rows_avx512 : avx2 ? rows_avx2 : rows_generic;
         const std::int64_t per_block = KC / rows, tasks = q.images * q.kblocks * per_block;
