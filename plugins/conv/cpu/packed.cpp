@@ -80,7 +80,12 @@ plan plan_of(const params& p, const geometry& g) {
         q.padded = g.pad_t > 0 || g.pad_l > 0 || q.ph > g.h || q.pw > g.w;
         q.row = q.padded ? q.pw : g.w;
         q.plane = q.padded ? q.ph * q.pw : g.h * g.w;
-        const std::int64_t rows = std::clamp<std::int64_t>(2048 / (q.panels * g.ow), 1, g.oh);
+        // Rows per chunk: a C tile within 2048 x 32 floats; but a 1x1 conv over a small plane
+        // (7x7: ResNet-50's layer4, 2-8 MiB of filters each) takes it whole, so that each filter
+        // is read once (jobs split the panels instead): 0.85-0.9x the time of 4-row chunks.
+        const std::int64_t rows = taps == 1 && g.oh * g.ow <= 64
+                                      ? g.oh
+                                      : std::clamp<std::int64_t>(2048 / (q.panels * g.ow), 1, g.oh);
         q.chunks = (g.oh + rows - 1) / rows;
         q.chunk = (g.oh + q.chunks - 1) / q.chunks;
     } else {
