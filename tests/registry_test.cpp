@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <fstream>
 #include <filesystem>
 
@@ -23,13 +22,14 @@ TEST_CASE("registry: a plugin with ABI 99 is refused naming the file and both ve
           "and its code never runs", "[registry]") {
     const std::string marker = testing::temp_dir("abi") + "/constructor-ran";
     std::filesystem::remove(marker);
-    ::setenv("CNNKIT_TEST_MARKER", marker.c_str(), 1);
     registry reg;
     const std::string file = test_plugin("bad_abi");
-    REQUIRE_THROWS_WITH(reg.load_file(file),
-                        file + ": plugin ABI version 99, host ABI version 1; rebuild the plugin "
-                               "against this SDK");
-    ::unsetenv("CNNKIT_TEST_MARKER");
+    {
+        const testing::scoped_env env("CNNKIT_TEST_MARKER", marker.c_str());
+        REQUIRE_THROWS_WITH(reg.load_file(file),
+                            file + ": plugin ABI version 99, host ABI version 1; rebuild the "
+                                   "plugin against this SDK");
+    }
     CHECK_FALSE(std::filesystem::exists(marker));
     CHECK(reg.types().empty());
 }
@@ -116,9 +116,10 @@ TEST_CASE("registry: a plugin whose registration throws or returns nothing is re
     const std::string file = test_plugin("entry_throws");
     REQUIRE_THROWS_WITH(reg.load_file(file),
                         file + ": registration failed: deliberate failure in registration");
-    ::setenv("CNNKIT_TEST_ENTRY_NULL", "1", 1);
-    REQUIRE_THROWS_WITH(reg.load_file(file), file + ": entry returned no descriptor");
-    ::unsetenv("CNNKIT_TEST_ENTRY_NULL");
+    {
+        const testing::scoped_env env("CNNKIT_TEST_ENTRY_NULL", "1");
+        REQUIRE_THROWS_WITH(reg.load_file(file), file + ": entry returned no descriptor");
+    }
     CHECK(reg.types().empty());
     reg.load_dir(CNNKIT_PLUGIN_DIR);  // the same registry then loads the good plugins
     CHECK(reg.find("conv") != nullptr);
