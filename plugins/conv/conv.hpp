@@ -59,6 +59,15 @@ void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r
 enum class algo : std::uint8_t { automatic, winograd, gemm, im2col };
 algo algo_from_env();
 
+// The AVX-512 job code's target attribute: GCC also takes the preferred vector width; clang
+// ignores a target attribute that names it (the code built for the baseline), so it gets the
+// instruction sets alone.
+#if defined(__clang__)
+#define CNNKIT_CONV_AVX512_TARGET "avx512f,avx512vl,avx512dq,avx2,fma"
+#else
+#define CNNKIT_CONV_AVX512_TARGET "avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"
+#endif
+
 // The best compiled kernels this CPU runs; CNNKIT_CONV_ISA=avx2|generic asks for less (tests).
 enum cpu_isa : std::int32_t { isa_generic = 1, isa_avx2, isa_avx512 };
 cpu_isa isa_for_cpu();

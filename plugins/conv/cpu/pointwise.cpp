@@ -184,7 +184,7 @@ bool in_place(const params& p, const plan& q) {
 using job_fn = void (*)(const job_args&, std::int64_t);
 using pack_fn = void (*)(const job_args&, std::int64_t, std::int64_t, std::int64_t);
 using rows_fn = void (*)(const job_args&, std::int64_t, std::int64_t, std::int64_t, std::int64_t);
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
 rows_avx512(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t r0,
             std::int64_t r1) {
     pack_rows(a, image, k0, r0, r1);
@@ -198,7 +198,7 @@ void rows_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::i
                   std::int64_t r1) {
     pack_rows(a, image, k0, r0, r1);
 }
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
 job_avx512(const job_args& a, std::int64_t job) {
     run_job(a, job);
 }
@@ -206,7 +206,7 @@ __attribute__((target("avx2,fma"))) void job_avx2(const job_args& a, std::int64_
     run_job(a, job);
 }
 void job_generic(const job_args& a, std::int64_t job) { run_job(a, job); }
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
 pack_avx512(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t j) {
     pack_b(a, image, k0, j);
 }

@@ -402,7 +402,7 @@ template <int MR, bool AVX512>
 
 // The same code compiled for three instruction sets; the vectoriser widens the lane loops.
 using job_fn = void (*)(const layout&, const job_args&, std::int64_t, float*, float*);
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"))) void
+__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
 job_avx512(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
     run_job<8, true>(q, a, job, v, m);
 }
