@@ -92,6 +92,10 @@ struct micro_kernels {
     // B read in place, row k at b + k * ldb, then `e` when not null (AVX-512 only; else null).
     void (*strided[15])(std::int64_t kc, const float* a, const float* b, std::int64_t ldb, float* c,
                         std::int64_t ldc, bool accumulate, const tile_epilogue* e);
+    // The packed entries (`e` when not null) over B's first 16 columns only, columns 16-31 of C
+    // holding the epilogue of zero sums (AVX-512 only; else null).
+    void (*half[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+                     bool accumulate, const tile_epilogue* e);
 };
 const micro_kernels& micro_kernels_for(std::int32_t isa);
 

@@ -231,6 +231,25 @@ __attribute__((target("avx512f,fma,prfchw"))) void strided_avx512(std::int64_t k
     store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
 }
 
+// A tile's first 16 columns only (a last pixel panel at most 16 wide): C(MR x 32, ldc) with
+// columns 16-31 left zero before the epilogue, B rows NR apart as packed; half the FMAs.
+template <int MR>
+__attribute__((target("avx512f,fma"))) void half_avx512(std::int64_t kc, const float* a,
+                                                        const float* b, float* c,
+                                                        std::int64_t ldc, bool accumulate,
+                                                        const tile_epilogue* e) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (std::int64_t k = 0; k < kc; ++k) {
+        const __m512 b0 = _mm512_loadu_ps(b + k * NR);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r)
+            c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[k * MR + r]), b0, c0[r]);
+    }
+    store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
+}
+
 template <int MR>
 __attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
                                                     const float* b, float* c, std::int64_t ldc,
@@ -270,17 +289,18 @@ template <int... R>
 constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
     return {14, {nullptr, &plain<&fused_avx512<R + 1>>...},
             {nullptr, &with_epilogue<&fused_avx512<R + 1>>...},
-            {nullptr, &strided_avx512<R + 1>...}};
+            {nullptr, &strided_avx512<R + 1>...},
+            {nullptr, &half_avx512<R + 1>...}};
 }
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
     return {6, {nullptr, &plain<&fused_avx2<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {}};
+            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {}, {}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {
     return {4, {nullptr, &plain<&fused_generic<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}, {}};
+            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}, {}, {}};
 }
 
 // Pixel r's input: r * SW along the row, or with SPLIT > 0 pixels [SPLIT, MR) on the next

@@ -167,9 +167,11 @@ bool in_place(const params& p, const plan& q) {
                     t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
                     r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
                 }
-            if (last)
-                a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0,
-                                tile_epilogue{bias, res ? r : nullptr, f});
+            const tile_epilogue e{bias, res ? r : nullptr, f};
+            if (width <= 16 && a.mk->half[mr])  // half the FMAs (14x14 planes end in 4 pixels)
+                a.mk->half[mr](kc, ap, bj_, t, NR, k0 > 0, last ? &e : nullptr);
+            else if (last)
+                a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0, e);
             else
                 a.mk->fn[mr](kc, ap, bj_, t, NR, k0 > 0);
             for (int i = 0; i < mr; ++i)
