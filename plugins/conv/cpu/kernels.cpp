@@ -188,66 +188,54 @@ template <int MR>
         }
 }
 
-// The packed-A micro-kernels: C(MR x 32, ldc) (+)= A(kc x MR) * B(kc x 32), then the epilogue
-// `e` when given (the fused entries).
-template <int MR>
-__attribute__((target("avx512f,fma,prfchw"))) void fused_avx512(std::int64_t kc, const float* a,
-                                                         const float* b, float* c,
-                                                         std::int64_t ldc, bool accumulate,
-                                                         const tile_epilogue* e) {
-    __m512 c0[MR], c1[MR];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-    for (std::int64_t k = 0; k < kc; ++k) {
-        prefetch_tile<MR>(k, c, ldc, e);
-        if (MR >= 8) {  // the panel read next (packed right after this one)
-            prefetch_ahead<_MM_HINT_T1>(b, (k + kc) * NR);
-            prefetch_ahead<_MM_HINT_T1>(b, (k + kc) * NR + 16);
-        }
-        fma_avx512<MR>([&](int r) { return a[k * MR + r]; }, b + k * NR, c0, c1);
-    }
-    store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
-}
-
-// The same over B read in place: row k of B at b + k * ldb (a 1x1 conv's input planes, ldb
-// the plane's floats), each row prefetched 8 k steps ahead (rows a plane apart defeat the
-// hardware prefetchers).
-template <int MR>
-__attribute__((target("avx512f,fma,prfchw"))) void strided_avx512(std::int64_t kc, const float* a,
-                                                           const float* b, std::int64_t ldb,
-                                                           float* c, std::int64_t ldc,
-                                                           bool accumulate,
-                                                           const tile_epilogue* e) {
+// The AVX-512 micro-kernels: C(MR x 32, ldc) (+)= A(kc x MR) * B(kc x 32), row k of B at
+// b + k * ldb, then the epilogue `e` when given. W = 16: B's first 16 columns only (a last pixel
+// panel at most 16 wide; half the FMAs), C's columns 16-31 getting the epilogue of zero sums.
+// STRIDED: B read in place (a 1x1 conv's input planes, ldb the plane's floats), each row
+// prefetched 8 k steps ahead (rows a plane apart defeat the hardware prefetchers); otherwise B
+// is packed (ldb = 32) and, from 8 rows, the panel packed after this one is prefetched into L2.
+template <int MR, int W, bool STRIDED>
+[[gnu::always_inline]] __attribute__((target("avx512f,fma,prfchw"))) inline void tile_avx512(
+    std::int64_t kc, const float* a, const float* b, std::int64_t ldb, float* c,
+    std::int64_t ldc, bool accumulate, const tile_epilogue* e) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
     for (std::int64_t k = 0; k < kc; ++k) {
         const float* bk = b + k * ldb;
+        if constexpr (W == 16) {
+            const __m512 b0 = _mm512_loadu_ps(bk);
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; ++r)
+                c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[k * MR + r]), b0, c0[r]);
+            continue;
+        }
         prefetch_tile<MR>(k, c, ldc, e);
-        prefetch_ahead<_MM_HINT_T0>(bk, 8 * ldb);
-        prefetch_ahead<_MM_HINT_T0>(bk, 8 * ldb + 16);
+        if constexpr (STRIDED) {
+            prefetch_ahead<_MM_HINT_T0>(bk, 8 * ldb);
+            prefetch_ahead<_MM_HINT_T0>(bk, 8 * ldb + 16);
+        } else if (MR >= 8) {
+            prefetch_ahead<_MM_HINT_T1>(b, (k + kc) * NR);
+            prefetch_ahead<_MM_HINT_T1>(b, (k + kc) * NR + 16);
+        }
         fma_avx512<MR>([&](int r) { return a[k * MR + r]; }, bk, c0, c1);
     }
     store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
 }
 
-// A tile's first 16 columns only (a last pixel panel at most 16 wide): C(MR x 32, ldc) with
-// columns 16-31 left zero before the epilogue, B rows NR apart as packed; half the FMAs.
+// The table's AVX-512 entries: packed B (W = 32, or its first 16 columns) and B in place.
+template <int MR, int W = 32>
+__attribute__((target("avx512f,fma,prfchw"))) void fused_avx512(std::int64_t kc, const float* a,
+                                                                const float* b, float* c,
+                                                                std::int64_t ldc, bool accumulate,
+                                                                const tile_epilogue* e) {
+    tile_avx512<MR, W, false>(kc, a, b, NR, c, ldc, accumulate, e);
+}
 template <int MR>
-__attribute__((target("avx512f,fma"))) void half_avx512(std::int64_t kc, const float* a,
-                                                        const float* b, float* c,
-                                                        std::int64_t ldc, bool accumulate,
-                                                        const tile_epilogue* e) {
-    __m512 c0[MR], c1[MR];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-    for (std::int64_t k = 0; k < kc; ++k) {
-        const __m512 b0 = _mm512_loadu_ps(b + k * NR);
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; ++r)
-            c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[k * MR + r]), b0, c0[r]);
-    }
-    store_avx512<MR>(c0, c1, c, ldc, accumulate, e);
+__attribute__((target("avx512f,fma,prfchw"))) void strided_avx512(
+    std::int64_t kc, const float* a, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
+    bool accumulate, const tile_epilogue* e) {
+    tile_avx512<MR, 32, true>(kc, a, b, ldb, c, ldc, accumulate, e);
 }
 
 template <int MR>
@@ -290,7 +278,7 @@ constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
     return {14, {nullptr, &plain<&fused_avx512<R + 1>>...},
             {nullptr, &with_epilogue<&fused_avx512<R + 1>>...},
             {nullptr, &strided_avx512<R + 1>...},
-            {nullptr, &half_avx512<R + 1>...}};
+            {nullptr, &fused_avx512<R + 1, 16>...}};
 }
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
