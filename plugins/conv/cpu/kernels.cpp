@@ -24,13 +24,15 @@ namespace {
 
 constexpr int NR = pack_nr;
 
-// Prefetches the line `floats` past p: an address, not a pointer, since near a tensor's end it
-// points past it (a prefetch never faults).
+// The address `floats` past p, for a prefetch: an address, not a pointer, since near a tensor's
+// end it points past it (a prefetch never faults).
+[[gnu::always_inline]] inline const char* ahead(const float* p, std::int64_t floats) {
+    return reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) +
+                                         static_cast<std::uintptr_t>(floats) * sizeof(float));
+}
 template <auto Hint>
 [[gnu::always_inline]] inline void prefetch_ahead(const float* p, std::int64_t floats) {
-    _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) +
-                                               static_cast<std::uintptr_t>(floats) * sizeof(float)),
-                 Hint);
+    _mm_prefetch(ahead(p, floats), Hint);
 }
 
 // Step k of a tile's first 2 x MR (then 4 x MR) k steps asks for one line of the next tile's C
@@ -42,16 +44,13 @@ template <auto Hint>
 template <int MR>
 [[gnu::always_inline]] inline void prefetch_tile(std::int64_t k, float* c, std::int64_t ldc,
                                                  const tile_epilogue* e) {
-    // Addresses, not pointers: the last tile's next one lies past the tensor.
-    const auto at = [&](const float* p, std::int64_t i) {
-        return reinterpret_cast<const void*>(
-            reinterpret_cast<std::uintptr_t>(p) +
-            static_cast<std::uintptr_t>((i >> 1) * ldc + (i & 1) * 16 + NR) * sizeof(float));
-    };
+    // Line i of the next tile: row i / 2, half i % 2 (the last tile's next one lies past the
+    // tensor).
+    const auto line = [&](std::int64_t i) { return (i >> 1) * ldc + (i & 1) * 16 + NR; };
     if (k < 2 * MR)
-        __builtin_prefetch(at(c, k), 1, 3);
+        __builtin_prefetch(ahead(c, line(k)), 1, 3);
     else if (e && e->res && k < 4 * MR)
-        __builtin_prefetch(at(e->res, k - 2 * MR), 0, 3);
+        __builtin_prefetch(ahead(e->res, line(k - 2 * MR)), 0, 3);
 }
 
 // One k step of a tile: acc[r] += at(r) * b for the panel's 32 channels (AVX-512: two
@@ -306,9 +305,10 @@ __attribute__((target("avx512f,fma"))) void direct_avx512(const taps& t, const f
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
     for (std::int64_t ci = 0; ci < t.channels; ++ci, in += t.plane) {
-        // And into L2, 96 rows ahead: a 1x1 conv over 7x7 (ResNet-50's layer4) reads 2-8 MiB of
-        // filters from memory at a row per 14 cycles, faster than the prefetchers follow (per
-        // channel, so that 3x3 kernels, whose filters mostly sit in L2, issue few of these).
+        // B into L2 96 rows ahead (and into L1 16 rows ahead, below): a 1x1 conv over 7x7
+        // (ResNet-50's layer4) reads 2-8 MiB of filters from memory at a row per 14 cycles,
+        // faster than the prefetchers follow (per channel, so that 3x3 kernels, whose filters
+        // mostly sit in L2, issue few of these).
         prefetch_ahead<_MM_HINT_T1>(b, 96 * NR);
         prefetch_ahead<_MM_HINT_T1>(b, 96 * NR + 16);
         for (std::int64_t ky = 0; ky < t.kh; ++ky)

@@ -3,8 +3,9 @@
 // (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
 // broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride)
 // or, at stride 1 with few output channels on AVX-512, read in place from the input planes
-// (only a partial last panel packed), and the micro-kernels (kernels.cpp) store straight into the NCHW output, so nothing is
-// transposed; on the last K block their stores also apply bias, residual and activation.
+// (only a partial last panel packed), and the micro-kernels (kernels.cpp) store straight into
+// the NCHW output, so nothing is transposed; on the last K block their stores also apply bias,
+// residual and activation.
 #include "../conv.hpp"
 
 #include <algorithm>
@@ -49,7 +50,7 @@ struct job_args {
     float* y;
     float* bpack;
     const micro_kernels* mk;
-    bool in_place;  // full panels read B from the input (stride 1, AVX-512): only the tail is packed
+    bool in_place;  // full panels read B from the input (in_place below, AVX-512)
 };
 
 // K block k0 of pixel panel j of image `image` (n x groups order) into its B panel (kc x 32,
@@ -135,50 +136,51 @@ bool in_place(const params& p, const plan& q) {
         const bool last = k0 + KC >= q.cg;
         const float* wk = a.w + grp * q.ocg * q.cg + k0 * q.ocg;
         const float* bk = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
-        const auto tile = [&](std::int64_t b, std::int64_t j) {
+        for (std::int64_t b = b0; b < b1; ++b) {
             const int mr = q.ob.rows(b);
             const std::int64_t o0 = q.ob.offset(b);
             const float* ap = wk + o0 * kc;
             float* c = out + o0 * q.cols;
             const float* bias = a.bias ? a.bias + grp * q.ocg + o0 : nullptr;
             const float* res = a.res ? a.res + first + o0 * q.cols : nullptr;
-            const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
-            const float* bj_ = bk + j * kc * NR;
-            if (width == NR && a.in_place) {
-                const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
-                a.mk->strided[mr](kc, ap, a.x + (img * g.c + grp * q.cg + k0) * q.cols + j * NR,
-                                  q.cols, c + j * NR, q.cols, k0 > 0, last ? &e : nullptr);
-                return;
-            }
-            if (width == NR && last) {  // out = act((sum + bias) + res): the unfused order
-                const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
-                a.mk->fused[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0, e);
-                return;
-            }
-            if (width == NR) {
-                a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
-                return;
-            }
-            // The last, partial panel through a full tile (its residual copied in too).
-            alignas(64) float t[16 * NR], r[16 * NR];
-            for (int i = 0; i < mr; ++i)
-                for (std::int64_t x = 0; x < NR; ++x) {
-                    const bool in = x < width;
-                    t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
-                    r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
+            for (std::int64_t j = j0; j < j1; ++j) {
+                const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
+                const float* bj_ = bk + j * kc * NR;
+                if (width == NR && a.in_place) {
+                    const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
+                    a.mk->strided[mr](kc, ap, a.x + (img * g.c + grp * q.cg + k0) * q.cols + j * NR,
+                                      q.cols, c + j * NR, q.cols, k0 > 0, last ? &e : nullptr);
+                    continue;
                 }
-            const tile_epilogue e{bias, res ? r : nullptr, f};
-            if (width <= 16 && a.mk->half[mr])  // half the FMAs (14x14 planes end in 4 pixels)
-                a.mk->half[mr](kc, ap, bj_, t, NR, k0 > 0, last ? &e : nullptr);
-            else if (last)
-                a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0, e);
-            else
-                a.mk->fn[mr](kc, ap, bj_, t, NR, k0 > 0);
-            for (int i = 0; i < mr; ++i)
-                for (std::int64_t x = 0; x < width; ++x) c[i * q.cols + j * NR + x] = t[i * NR + x];
-        };
-        for (std::int64_t b = b0; b < b1; ++b)
-            for (std::int64_t j = j0; j < j1; ++j) tile(b, j);
+                if (width == NR && last) {  // out = act((sum + bias) + res): the unfused order
+                    const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
+                    a.mk->fused[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0, e);
+                    continue;
+                }
+                if (width == NR) {
+                    a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
+                    continue;
+                }
+                // The last, partial panel through a full tile (its residual copied in too).
+                alignas(64) float t[16 * NR], r[16 * NR];
+                for (int i = 0; i < mr; ++i)
+                    for (std::int64_t x = 0; x < NR; ++x) {
+                        const bool in = x < width;
+                        t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
+                        r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
+                    }
+                const tile_epilogue e{bias, res ? r : nullptr, f};
+                if (width <= 16 && a.mk->half[mr])  // half the FMAs (14x14 planes end in 4 pixels)
+                    a.mk->half[mr](kc, ap, bj_, t, NR, k0 > 0, last ? &e : nullptr);
+                else if (last)
+                    a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0, e);
+                else
+                    a.mk->fn[mr](kc, ap, bj_, t, NR, k0 > 0);
+                for (int i = 0; i < mr; ++i)
+                    for (std::int64_t x = 0; x < width; ++x)
+                        c[i * q.cols + j * NR + x] = t[i * NR + x];
+            }
+        }
     }
 }
 
