@@ -1,7 +1,8 @@
-// conv.cpp: shape rule, weights and CPU kernel of conv. run() takes Winograd (winograd.cpp) or
-// the packed GEMM path (packed.cpp) when prepare() set one up; otherwise (few channels per group,
-// CNNKIT_CONV_ALGO=im2col) im2col tiles fed to the host's SGEMM (1x1 stride-1 convolutions skip
-// im2col), parallel over (image, group, column tile, channel block).
+// conv.cpp: shape rule, weights and CPU kernel of conv. run() takes Winograd (winograd.cpp), the
+// few-input-channel rows (rows.cpp) or the packed GEMM paths (pointwise.cpp, packed.cpp) when
+// prepare() set one up; otherwise (few channels per group, CNNKIT_CONV_ALGO=im2col) im2col tiles
+// fed to the host's SGEMM (1x1 stride-1 convolutions skip im2col), parallel over (image, group,
+// column tile, channel block).
 #include "conv.hpp"
 
 #include <cnnkit/input_ref.hpp>
@@ -177,9 +178,13 @@ struct conv_layer {
         const geometry g = geometry_of(p, in[0]);
         const algo mode = algo_from_env();
         if (winograd_applies(p, g, mode)) return 0;
-        const std::int64_t floats = pointwise_applies(p, g, mode) ? pointwise_workspace_floats(p, g)
-                                    : packed_applies(p, g, mode) ? packed_workspace_floats(p, g)
-                                                                 : tiling_of(p, g).shared_floats();
+        std::int64_t floats = tiling_of(p, g).shared_floats();
+        if (rows_applies(p, g, mode))
+            floats = rows_workspace_floats(p, g);
+        else if (pointwise_applies(p, g, mode))
+            floats = pointwise_workspace_floats(p, g);
+        else if (packed_applies(p, g, mode))
+            floats = packed_workspace_floats(p, g);
         return static_cast<std::uint64_t>(floats) * sizeof(float);
     }
     using state = prepared;
@@ -188,14 +193,18 @@ struct conv_layer {
         const float* wt = sdk::const_tensor{&w[0]}.f32();
         winograd_prepare(p, in[0], wt, s.winograd);
         s.packed = packed_weights{};
+        s.rows = rows_weights{};
         if (!s.winograd.u.empty()) return;
+        rows_prepare(p, in[0], wt, s.rows);
+        if (!s.rows.a.empty()) return;
         if (pointwise_applies(p, geometry_of(p, in[0]), algo_from_env()))
             pointwise_prepare(p, in[0], wt, s.packed);
         else
             packed_prepare(p, in[0], wt, s.packed);
     }
     static void run(const params& p, const sdk::call& c) {
-        if (winograd_run(p, c.state<state>().winograd, c)) return;
+        if (winograd_run(p, c.state<state>().winograd, c) || rows_run(p, c.state<state>().rows, c))
+            return;
         if (pointwise_run(p, c.state<state>().packed, c) || packed_run(p, c.state<state>().packed, c))
             return;
         const geometry g = geometry_of(p, c.in(0).shape());

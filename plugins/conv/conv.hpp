@@ -53,9 +53,10 @@ geometry geometry_of(const params& p, const sdk::shape& in);
 void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r0, std::int64_t r1,
             std::int64_t c0, std::int64_t nc, float* col);
 
-// How convs are computed, from CNNKIT_CONV_ALGO (read at load): auto (unset) leaves Winograd to a
-// size rule, winograd forces it on every conv it supports (tests), gemm turns it off, im2col also
-// turns off the packed GEMM path (the im2col + host SGEMM path everywhere, for comparisons).
+// How convs are computed, from CNNKIT_CONV_ALGO (read at load): auto (unset) leaves Winograd and
+// the rows path to size rules, winograd forces Winograd on every conv it supports (tests), gemm
+// turns both off, im2col also turns off the packed GEMM path (the im2col + host SGEMM path
+// everywhere, for comparisons).
 enum class algo : std::uint8_t { automatic, winograd, gemm, im2col };
 algo algo_from_env();
 
@@ -166,9 +167,22 @@ void winograd_prepare(const params& p, const sdk::shape& in, const float* w, win
 // Runs the conv by Winograd and returns true, or returns false (not prepared for this input).
 bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c);
 
-// What a conv layer derives from its weights at load: one of the two is filled, or neither.
+// Convs over at most 4 input channels on AVX-512 (cpu/rows.cpp): output rows vectorised over
+// pixels, the input split into stride phases in the workspace. Empty `a` = not this path.
+struct rows_weights {
+    std::vector<float> a;               // [8-channel block][tap][8]
+    std::vector<std::int64_t> taps;     // per tap: its offset in an image's phase planes
+    std::int64_t c = 0, h = 0, w = 0;   // the input extents they were prepared for
+};
+bool rows_applies(const params& p, const geometry& g, algo mode);
+std::int64_t rows_workspace_floats(const params& p, const geometry& g);
+void rows_prepare(const params& p, const sdk::shape& in, const float* w, rows_weights& s);
+bool rows_run(const params& p, const rows_weights& s, const sdk::call& c);
+
+// What a conv layer derives from its weights at load: one of them is filled, or none.
 struct prepared {
     winograd_weights winograd;
+    rows_weights rows;
     packed_weights packed;
 };
 

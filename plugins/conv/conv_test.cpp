@@ -297,6 +297,52 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
     }
 }
 
+TEST_CASE("conv: few input channels (the rows path on AVX-512) match direct convolution",
+          "[conv][cpu][rows]") {
+    // 1-4 input channels, one group, horizontal stride 1 or 2 and 16+ output pixels a row take
+    // the rows path on AVX-512 (elsewhere the others, checked the same). Rows of 24, 19, 16, 50
+    // and 112 pixels (vectors with 8, 3 and 2 pixels masked; 50 = 4 vectors, so tiles take the
+    // next row's first), channels not a multiple of 8, asymmetric pads wider than a phase,
+    // vertical strides and dilations that differ from the horizontal ones, two images, more
+    // rows than one job's 6, and bias, residual and each activation applied in the stores.
+    const struct {
+        int n, c, k, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+        const char* act;
+        bool res;
+    } cases[] = {
+        {2, 3, 64, 45, 47, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, "relu", true},
+        {1, 1, 10, 28, 28, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, "tanh", false},
+        {1, 4, 17, 20, 40, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, "relu6", true},
+        {1, 3, 9, 13, 20, 3, 5, 3, 1, 0, 2, 1, 2, 1, 2, "sigmoid", true},
+        {2, 2, 16, 9, 100, 4, 3, 1, 2, 2, 3, 0, 0, 2, 1, "none", false},
+        {1, 3, 24, 30, 224, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, "none", true}};
+    for (const auto& k : cases) {
+        const int oh = (k.h + k.pt + k.pb - (k.dh * (k.kh - 1) + 1)) / k.sh + 1;
+        const int ow = (k.w + k.pl + k.pr - (k.dw * (k.kw - 1) + 1)) / k.sw + 1;
+        const std::string params = cnnkit::cat(
+            "{out_channels: ", k.k, ", kernel: [", k.kh, ", ", k.kw, "], stride: [", k.sh, ", ",
+            k.sw, "], pad: [", k.pt, ", ", k.pl, ", ", k.pb, ", ", k.pr, "], dilation: [", k.dh,
+            ", ", k.dw, "], activation: ", k.act, k.res ? ", residual: true}" : "}");
+        INFO(params << " on " << k.n << "x" << k.c << "x" << k.h << "x" << k.w);
+        const auto x = testing::random_tensor({k.n, k.c, k.h, k.w}, 80 + k.k);
+        const auto res = testing::random_tensor({k.n, k.k, oh, ow}, 81, -2, 2);
+        const auto r = k.res ? run_layer("conv", params, {x, res}, 3 + k.k)
+                             : run_layer("conv", params, {x}, 3 + k.k);
+        auto want = reference(x, r.weights[0], &r.weights[1], k.k, k.kh, k.kw, k.sh, k.sw, k.pt,
+                              k.pl, oh, ow, k.dh, k.dw, 1);
+        const std::string act = k.act;
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            const float v = want[i] + (k.res ? res.f32()[i] : 0.0f);
+            want[i] = act == "relu"    ? std::max(v, 0.0f)
+                      : act == "relu6" ? std::min(std::max(v, 0.0f), 6.0f)
+                      : act == "tanh"  ? std::tanh(v)
+                      : act == "sigmoid" ? 1.0f / (1.0f + std::exp(-v))
+                                         : v;
+        }
+        testing::check_close(r.outputs[0], {k.n, k.k, oh, ow}, want);
+    }
+}
+
 TEST_CASE("conv: pointwise applies bias, residual, then relu6 or sigmoid in its kernels' "
           "stores, on every ISA", "[conv][cpu][packed]") {
     // 1x1 over 150 pixels: four full 32-pixel panels take the fused store, the fifth (22
