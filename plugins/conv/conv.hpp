@@ -5,6 +5,8 @@
 #include <cnnkit/layer.hpp>
 #include <cnnkit/params.hpp>
 
+#include "../common/simd.hpp"
+
 #include <immintrin.h>
 
 #include <algorithm>

@@ -2,6 +2,8 @@
 // Global forms), parallel over output rows; windows are precomputed per axis.
 #include "pool.hpp"
 
+#include "../common/simd.hpp"
+
 #include <cnnkit/layer.hpp>
 
 #include <immintrin.h>
@@ -429,14 +431,10 @@ bool max_rows_avx512_applies(const job& j) {
            ((aw.in <= 32 && aw.out <= 32) || aw.s == 1 || aw.s == 2);
 }
 
-__attribute__((target("avx512f"))) inline __mmask16 lanes(std::int64_t left) {
-    return static_cast<__mmask16>(left >= 16 ? 0xffffu : left <= 0 ? 0u : (1u << left) - 1);
-}
-
 // The column maxima of output row r's window rows, 16 columns from x, into acc.
 __attribute__((target("avx512f"))) inline __m512 column_max(const float* first, std::int64_t rows,
                                                             std::int64_t w_in, std::int64_t x) {
-    const __mmask16 m = lanes(w_in - x);
+    const __mmask16 m = simd::first_lanes(w_in - x);
     __m512 acc = _mm512_set1_ps(max_op::identity);
     for (std::int64_t ky = 0; ky < rows; ++ky)
         acc = _mm512_max_ps(_mm512_maskz_loadu_ps(m, first + ky * w_in + x), acc);
@@ -471,7 +469,7 @@ __attribute__((target("avx512f"))) void max_rows_avx512(const job& j, std::int64
                 __m512 acc = lowest;
                 for (std::int64_t k = 0; k < aw.k; ++k)
                     acc = _mm512_max_ps(_mm512_permutex2var_ps(lo, tap[h][k], hi), acc);
-                _mm512_mask_storeu_ps(out + 16 * h, lanes(w_out - 16 * h), acc);
+                _mm512_mask_storeu_ps(out + 16 * h, simd::first_lanes(w_out - 16 * h), acc);
             }
         }
         return;
@@ -480,23 +478,15 @@ __attribute__((target("avx512f"))) void max_rows_avx512(const job& j, std::int64
     alignas(64) float frame[row_cap + frame_slack];
     std::fill(frame + fw, frame + fw + frame_slack, max_op::identity);  // never stored
     float* row = frame + aw.pb;
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i even = _mm512_load_si512(simd::even_floats);
     for (std::int64_t r = b, plane = b / ah.out, oy = b % ah.out; r < e; ++r) {
         const window& w = j.wy[oy];
         const float* first = j.x + (plane * ah.in + oy * ah.s - ah.pb + w.j0) * w_in;
         if (++oy == ah.out) oy = 0, ++plane;
-        // An address, not a pointer into the tensor: near its end it points past it (a prefetch
-        // never faults).
-        const std::uintptr_t ahead =
-            reinterpret_cast<std::uintptr_t>(first) +
-            static_cast<std::uintptr_t>((prefetch_rows * ah.s + w.j1 - w.j0 - 1) * w_in) *
-                sizeof(float);
+        const std::int64_t ahead = (prefetch_rows * ah.s + w.j1 - w.j0 - 1) * w_in;
         for (std::int64_t x = 0; x < w_in; x += 16) {
-            _mm_prefetch(reinterpret_cast<const char*>(ahead + static_cast<std::uintptr_t>(x) *
-                                                                   sizeof(float)),
-                         _MM_HINT_T0);
-            _mm512_mask_storeu_ps(row + x, lanes(w_in - x),
+            _mm_prefetch(simd::ahead(first, ahead + x), _MM_HINT_T0);
+            _mm512_mask_storeu_ps(row + x, simd::first_lanes(w_in - x),
                                   column_max(first, w.j1 - w.j0, w_in, x));
         }
         for (std::int64_t i = 0; i < aw.pb; ++i) frame[i] = row[0];
@@ -513,7 +503,7 @@ __attribute__((target("avx512f"))) void max_rows_avx512(const job& j, std::int64
                     acc = _mm512_max_ps(_mm512_permutex2var_ps(_mm512_loadu_ps(f + k), even,
                                                                _mm512_loadu_ps(f + k + 16)),
                                         acc);
-            _mm512_mask_storeu_ps(out + o, lanes(w_out - o), acc);
+            _mm512_mask_storeu_ps(out + o, simd::first_lanes(w_out - o), acc);
         }
     }
 }

@@ -24,12 +24,7 @@ namespace {
 
 constexpr int NR = pack_nr;
 
-// The address `floats` past p, for a prefetch: an address, not a pointer, since near a tensor's
-// end it points past it (a prefetch never faults).
-[[gnu::always_inline]] inline const char* ahead(const float* p, std::int64_t floats) {
-    return reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) +
-                                         static_cast<std::uintptr_t>(floats) * sizeof(float));
-}
+using simd::ahead;
 template <auto Hint>
 [[gnu::always_inline]] inline void prefetch_ahead(const float* p, std::int64_t floats) {
     _mm_prefetch(ahead(p, floats), Hint);

@@ -48,11 +48,7 @@ layout layout_of(const params& p, const geometry& g) {
 // Row floats [c0, c0 + 16) that lie in [0, w), zeros elsewhere (masked lanes read nothing).
 [[gnu::always_inline]] __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) inline __m512 columns(
     const float* row, std::int64_t w, std::int64_t c0) {
-    const std::int64_t lo = std::clamp<std::int64_t>(-c0, 0, 16);
-    const std::int64_t hi = std::clamp<std::int64_t>(w - c0, 0, 16);
-    if (lo >= hi) return _mm512_setzero_ps();
-    const auto m = static_cast<__mmask16>((0xffffu >> (16 - (hi - lo))) << lo);
-    return _mm512_maskz_loadu_ps(m, row + c0);
+    return _mm512_maskz_loadu_ps(simd::lane_range(-c0, w - c0), row + c0);
 }
 
 // Phase rows [r0, r1) of channel `ci` of image `img`: row iy, phase ph, column j holds input
@@ -63,9 +59,8 @@ __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void fill_phases(
     std::int64_t ci, std::int64_t r0, std::int64_t r1) {
     const float* plane = x + (img * g.c + ci) * g.h * g.w;
     float* dst = ws + (img * g.c + ci) * l.channel();
-    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i even = _mm512_add_epi32(lane, lane);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i even = _mm512_load_si512(simd::even_floats);
+    const __m512i odd = _mm512_load_si512(simd::odd_floats);
     for (std::int64_t iy = r0; iy < r1; ++iy) {
         const std::int64_t sy = iy - g.pad_t;
         float* d = dst + iy * l.pw;
@@ -217,7 +212,7 @@ bool rows_run(const params& p, const rows_weights& s, const sdk::call& c) {
     const float* bias = p.bias ? c.w(1).f32() : nullptr;
     const float* res = p.residual ? c.in(1).f32() : nullptr;
     float* y = c.out(0).f32();
-    const __mmask16 last = static_cast<__mmask16>(0xffffu >> ((16 - g.ow % 16) % 16));
+    const __mmask16 last = simd::first_lanes(g.ow - (l.vecs - 1) * 16);  // a row's last vector
     c.host.parallel_for(0, g.n * chunks * blocks, [&](std::int64_t job) {
         const std::int64_t blk = job % blocks, chunk = job / blocks % chunks;
         const std::int64_t img = job / blocks / chunks, o0 = blk * MR;

@@ -183,8 +183,8 @@ WINO_AVX512 void output_1d(const __m512 (&m)[6], __m512 (&o)[4]) {
 // p[k][l] = s[4 l + k], k < 6: the patch row of 16 tiles that start 4 floats apart
 // (s[0, 82) is read).
 WINO_AVX512 void patch_row(const float* s, __m512 (&p)[6]) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i even = _mm512_load_si512(simd::even_floats);
+    const __m512i odd = _mm512_load_si512(simd::odd_floats);
     const __m512 a0 = _mm512_loadu_ps(s), a1 = _mm512_loadu_ps(s + 16);
     const __m512 a2 = _mm512_loadu_ps(s + 32), a3 = _mm512_loadu_ps(s + 48);
     const __m512 e01 = _mm512_permutex2var_ps(a0, even, a1), o01 = _mm512_permutex2var_ps(a0, odd, a1);
@@ -242,7 +242,7 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_av
                 for (int s = first[g] + 1; s < first[g + 1]; ++s) {
                     __m512 o[6];
                     patch_row(rows + segs[s].base + r * pr.width, o);
-                    const auto m = static_cast<__mmask16>(0xffffu << segs[s].lane);
+                    const __mmask16 m = simd::lane_range(segs[s].lane, 16);
                     for (int k = 0; k < 6; ++k) p[k] = _mm512_mask_blend_ps(m, p[k], o[k]);
                 }
                 input_1d(p, h[r]);
@@ -323,7 +323,7 @@ WINO_AVX512 void transform_output_avx512(const layout& q, const job_args& a, std
         for (int i = 0; i < 6; ++i) col[i] = _mm512_loadu_ps(m + (i * 6 + j) * mstride);
         output_1d(col, c[j]);
     }
-    const auto lanes_in = static_cast<__mmask16>((1u << nl) - 1);
+    const __mmask16 lanes_in = simd::first_lanes(nl);
     const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(lanes_in, a.bias + o0) : _mm512_setzero_ps();
     __m512 e[16];  // e[4i + j]: output (ty + i, tx + j) of the 16 channels
     for (int i = 0; i < 4; ++i) {

@@ -1,0 +1,35 @@
+// simd.hpp: small helpers the CPU plugins' AVX-512 code shares (header-only, no target needed to
+// include it): lane masks, the even/odd permute indices and prefetch addresses.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace cnnkit::plugins::simd {
+
+// Lanes [0, n) of a 16-float vector, n clamped to [0, 16].
+[[gnu::always_inline]] inline __mmask16 first_lanes(std::int64_t n) {
+    return static_cast<__mmask16>(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1);
+}
+
+// Lanes [lo, hi), both clamped to [0, 16].
+[[gnu::always_inline]] inline __mmask16 lane_range(std::int64_t lo, std::int64_t hi) {
+    return static_cast<__mmask16>(first_lanes(hi) & ~first_lanes(lo));
+}
+
+// Indices for _mm512_permutex2var_ps(a, idx, b) (load them with _mm512_load_si512): the even
+// floats of a's and b's 32, or the odd ones.
+alignas(64) inline constexpr std::int32_t even_floats[16] = {0,  2,  4,  6,  8,  10, 12, 14,
+                                                             16, 18, 20, 22, 24, 26, 28, 30};
+alignas(64) inline constexpr std::int32_t odd_floats[16] = {1,  3,  5,  7,  9,  11, 13, 15,
+                                                            17, 19, 21, 23, 25, 27, 29, 31};
+
+// The address `floats` past p, for a prefetch: an address, not a pointer, since near a tensor's
+// end it points past it (a prefetch never faults).
+[[gnu::always_inline]] inline const char* ahead(const float* p, std::int64_t floats) {
+    return reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) +
+                                         static_cast<std::uintptr_t>(floats) * sizeof(float));
+}
+
+}  // namespace cnnkit::plugins::simd
