@@ -92,8 +92,9 @@ struct job_args {
 // Stride 1: output pixels are input pixels, so channel rows [k0 + r0, k0 + r1) of K block k0
 // go into every panel at once, each row read front to back (the prefetcher follows it; a
 // panel at a time reads 32 floats from each of kc rows a plane apart, which waits on memory).
-[[gnu::always_inline]] inline void pack_rows(const job_args& a, std::int64_t image,
-                                             std::int64_t k0, std::int64_t r0, std::int64_t r1) {
+[[gnu::always_inline]] inline void pack_rows_unit(const job_args& a, std::int64_t image,
+                                                  std::int64_t k0, std::int64_t r0,
+                                                  std::int64_t r1) {
     const plan& q = *a.q;
     const geometry& g = *a.g;
     const std::int64_t grp = image % a.p->groups, img = image / a.p->groups;
@@ -142,6 +143,14 @@ struct job_args {
         for (std::int64_t t = q.cols % NR; t > 0 && t < NR; ++t)
             dst[(q.npan - 1) * kc * NR + t] = 0.0f;
     }
+}
+
+[[gnu::always_inline]] inline void pack_rows(const job_args& a, std::int64_t image,
+                                             std::int64_t k0, std::int64_t r0, std::int64_t r1) {
+    if (a.p->stride[0] == 1 && a.p->stride[1] == 1)
+        pack_rows_unit(a, image, k0, r0, r1);
+    else
+        pack_rows_strided(a, image, k0, r0, r1);
 }
 
 // Whether full panels read B from the input instead of a packed copy (stride 1). Packing costs
@@ -236,20 +245,6 @@ void rows_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::i
     pack_rows(a, image, k0, r0, r1);
 }
 __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
-strided_avx512(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t r0,
-               std::int64_t r1) {
-    pack_rows_strided(a, image, k0, r0, r1);
-}
-__attribute__((target("avx2,fma"))) void strided_avx2(const job_args& a, std::int64_t image,
-                                                      std::int64_t k0, std::int64_t r0,
-                                                      std::int64_t r1) {
-    pack_rows_strided(a, image, k0, r0, r1);
-}
-void strided_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::int64_t r0,
-                     std::int64_t r1) {
-    pack_rows_strided(a, image, k0, r0, r1);
-}
-__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
 job_avx512(const job_args& a, std::int64_t job) {
     run_job(a, job);
 }
@@ -320,10 +315,7 @@ bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c)
             });
     } else {
         constexpr std::int64_t rows = 16;  // channel rows per task
-        const rows_fn pack_r =
-            p.stride[0] == 1 && p.stride[1] == 1
-                ? (avx512 ? rows_avx512 : avx2 ? rows_avx2 : rows_generic)
-                : (avx512 ? strided_avx512 : avx2 ? strided_avx2 : strided_generic);
+        const rows_fn pack_r = avx512 ? rows_avx512 : avx2 ? rows_avx2 : rows_generic;
         const std::int64_t per_block = KC / rows, tasks = q.images * q.kblocks * per_block;
         c.host.parallel_for(0, tasks, [&](std::int64_t t) {
             const std::int64_t image = t / (q.kblocks * per_block), k0 = t / per_block % q.kblocks * KC;
