@@ -71,8 +71,7 @@ __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void fill_phases(
         }
         const float* row = plane + sy * g.w;
         if (l.sw == 1) {
-            for (std::int64_t j = 0; j < l.pw; j += 16)
-                _mm512_storeu_ps(d + j, columns(row, g.w, j - g.pad_l));
+            simd::padded_row(d, l.pw, row, g.w, -g.pad_l);
         } else {  // sw == 2
             for (std::int64_t j = 0; j < l.pw; j += 16) {
                 const __m512 lo = columns(row, g.w, 2 * j - g.pad_l);
