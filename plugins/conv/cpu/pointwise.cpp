@@ -53,6 +53,16 @@ struct job_args {
     bool in_place;  // full panels read B from the input (in_place below, AVX-512)
 };
 
+// Where K block k0 of pixel panel j of image `image` (n x groups order) lies in the workspace:
+// every panel in turn, or, when full panels are read in place, the partial last one alone (one
+// panel of every K block per image).
+[[gnu::always_inline]] inline float* panel_of(const job_args& a, std::int64_t image,
+                                              std::int64_t k0, std::int64_t j) {
+    const plan& q = *a.q;
+    if (a.in_place) return a.bpack + (image * q.cg + k0) * NR;
+    return a.bpack + image * q.image_floats() + (k0 * q.npan + j * std::min(KC, q.cg - k0)) * NR;
+}
+
 // K block k0 of pixel panel j of image `image` (n x groups order) into its B panel (kc x 32,
 // zeros past the last pixel).
 [[gnu::always_inline]] inline void pack_b(const job_args& a, std::int64_t image,
@@ -61,7 +71,7 @@ struct job_args {
     const geometry& g = *a.g;
     const std::int64_t grp = image % a.p->groups, img = image / a.p->groups;
     const std::int64_t kc = std::min(KC, q.cg - k0);
-    float* dst = a.bpack + image * q.image_floats() + (k0 * q.npan + j * kc) * NR;
+    float* dst = panel_of(a, image, k0, j);
     // The panel's pixels as runs within output rows: destination column, source offset, length.
     struct run {
         std::int64_t col, src, len;
@@ -158,8 +168,10 @@ struct job_args {
 // measured (ResNet-50, GoogLeNet), reading in place wins up to 128 output channels on 28x28
 // and larger planes (0.68-0.94x the time of the packed layer) and loses from 256 (1.03-1.13x);
 // on 14x14 it loses from 96 channels and wins at 16-24.
-bool in_place(const params& p, const plan& q) {
-    return p.stride[0] == 1 && p.stride[1] == 1 && q.ocg <= (q.cols >= 784 ? 128 : 32);
+// The strided kernels exist on AVX-512 only.
+bool in_place(const params& p, const plan& q, std::int32_t isa) {
+    return isa == isa_avx512 && p.stride[0] == 1 && p.stride[1] == 1 &&
+           q.ocg <= (q.cols >= 784 ? 128 : 32);
 }
 
 // One job: pixel panels [j0, j1) of one image times output-channel blocks [b0, b1).
@@ -177,7 +189,6 @@ bool in_place(const params& p, const plan& q) {
         const std::int64_t kc = std::min(KC, q.cg - k0);
         const bool last = k0 + KC >= q.cg;
         const float* wk = a.w + grp * q.ocg * q.cg + k0 * q.ocg;
-        const float* bk = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
         for (std::int64_t b = b0; b < b1; ++b) {
             const int mr = q.ob.rows(b);
             const std::int64_t o0 = q.ob.offset(b);
@@ -187,7 +198,7 @@ bool in_place(const params& p, const plan& q) {
             const float* res = a.res ? a.res + first + o0 * q.cols : nullptr;
             for (std::int64_t j = j0; j < j1; ++j) {
                 const std::int64_t width = std::min<std::int64_t>(NR, q.cols - j * NR);
-                const float* bj_ = bk + j * kc * NR;
+                const float* bj_ = panel_of(a, image, k0, j);
                 if (width == NR && a.in_place) {
                     const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
                     a.mk->strided[mr](kc, ap, a.x + (img * g.c + grp * q.cg + k0) * q.cols + j * NR,
@@ -273,7 +284,7 @@ bool pointwise_applies(const params& p, const geometry& g, algo mode) {
 
 std::int64_t pointwise_workspace_floats(const params& p, const geometry& g) {
     const plan q = plan_of(p, g, 1);  // the B panels do not depend on the micro-kernel rows
-    return q.images * q.image_floats();
+    return q.images * (in_place(p, q, isa_for_cpu()) ? q.cg * NR : q.image_floats());
 }
 
 void pointwise_prepare(const params& p, const sdk::shape& in, const float* w, packed_weights& s) {
@@ -305,7 +316,7 @@ bool pointwise_run(const params& p, const packed_weights& s, const sdk::call& c)
     const job_args a{&p, &g, &q, c.in(0).f32(), s.b.data(), p.bias ? c.w(1).f32() : nullptr,
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32(),
                      static_cast<float*>(c.workspace), &mk,
-                     in_place(p, q) && mk.strided[1] != nullptr};
+                     in_place(p, q, s.isa)};
     const bool avx512 = s.isa == isa_avx512, avx2 = s.isa == isa_avx2;
     const pack_fn pack = avx512 ? pack_avx512 : avx2 ? pack_avx2 : pack_generic;
     if (a.in_place) {
