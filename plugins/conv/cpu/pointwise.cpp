@@ -99,68 +99,45 @@ struct job_args {
     }
 }
 
-// Stride 1: output pixels are input pixels, so channel rows [k0 + r0, k0 + r1) of K block k0
-// go into every panel at once, each row read front to back (the prefetcher follows it; a
-// panel at a time reads 32 floats from each of kc rows a plane apart, which waits on memory).
-[[gnu::always_inline]] inline void pack_rows_unit(const job_args& a, std::int64_t image,
-                                                  std::int64_t k0, std::int64_t r0,
-                                                  std::int64_t r1) {
-    const plan& q = *a.q;
-    const geometry& g = *a.g;
-    const std::int64_t grp = image % a.p->groups, img = image / a.p->groups;
-    const std::int64_t kc = std::min(KC, q.cg - k0), full = q.cols / NR, tail = q.cols - full * NR;
-    float* base = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
-    for (std::int64_t r = r0; r < r1; ++r) {
-        const float* src = a.x + (img * g.c + grp * q.cg + k0 + r) * q.cols;
-        float* dst = base + r * NR;
-        for (std::int64_t j = 0; j < full; ++j)
-            for (int t = 0; t < NR; ++t) dst[j * kc * NR + t] = src[j * NR + t];
-        if (tail) {
-            float* d = dst + full * kc * NR;
-            for (std::int64_t t = 0; t < NR; ++t) d[t] = t < tail ? src[full * NR + t] : 0.0f;
-        }
-    }
-}
-
-// Other strides: channel rows [k0 + r0, k0 + r1) of K block k0, each output row's pixels taken
-// from its input row front to back and dealt into the panels they fall in (ResNet's 1x1 stride-2
-// downsamples; a panel at a time, the reads went a plane apart for every 32 pixels).
-[[gnu::always_inline]] inline void pack_rows_strided(const job_args& a, std::int64_t image,
-                                                     std::int64_t k0, std::int64_t r0,
-                                                     std::int64_t r1) {
+// Channel rows [k0 + r0, k0 + r1) of K block k0 into every panel at once, each input row read
+// front to back (the prefetcher follows it; a panel at a time reads 32 floats from each of kc
+// rows a plane apart, which waits on memory). Stride 1: output pixels are input pixels, so a
+// channel row is one run. Other strides (ResNet's 1x1 stride-2 downsamples): each output row's
+// pixels are taken from its input row and dealt into the panels they fall in.
+[[gnu::always_inline]] inline void pack_rows(const job_args& a, std::int64_t image,
+                                             std::int64_t k0, std::int64_t r0, std::int64_t r1) {
     const plan& q = *a.q;
     const geometry& g = *a.g;
     const std::int64_t grp = image % a.p->groups, img = image / a.p->groups;
     const std::int64_t kc = std::min(KC, q.cg - k0), sh = a.p->stride[0], sw = a.p->stride[1];
-    float* base = a.bpack + image * q.image_floats() + k0 * q.npan * NR;
+    const std::int64_t tail = q.cols % NR;
+    float* base = panel_of(a, image, k0, 0);
     for (std::int64_t r = r0; r < r1; ++r) {
         const float* plane = a.x + (img * g.c + grp * q.cg + k0 + r) * g.h * g.w;
         float* dst = base + r * NR;
-        std::int64_t px = 0;  // output pixel
-        for (std::int64_t oy = 0; oy < g.oh; ++oy) {
-            const float* row = plane + oy * sh * g.w;
-            for (std::int64_t ox = 0; ox < g.ow;) {
-                const std::int64_t t0 = px % NR, len = std::min(g.ow - ox, NR - t0);
-                float* d = dst + px / NR * kc * NR + t0;
-                const float* s = row + ox * sw;
-                if (sw == 2)  // vectorised as two loads and a permute
-                    for (std::int64_t t = 0; t < len; ++t) d[t] = s[2 * t];
-                else
-                    for (std::int64_t t = 0; t < len; ++t) d[t] = s[t * sw];
-                ox += len, px += len;
+        if (sh == 1 && sw == 1) {
+            const std::int64_t full = q.cols / NR;
+            for (std::int64_t j = 0; j < full; ++j)
+                for (int t = 0; t < NR; ++t) dst[j * kc * NR + t] = plane[j * NR + t];
+            for (std::int64_t t = 0; t < tail; ++t) dst[full * kc * NR + t] = plane[full * NR + t];
+        } else {
+            std::int64_t px = 0;  // output pixel
+            for (std::int64_t oy = 0; oy < g.oh; ++oy) {
+                const float* row = plane + oy * sh * g.w;
+                for (std::int64_t ox = 0; ox < g.ow;) {
+                    const std::int64_t t0 = px % NR, len = std::min(g.ow - ox, NR - t0);
+                    float* d = dst + px / NR * kc * NR + t0;
+                    const float* s = row + ox * sw;
+                    if (sw == 2)  // vectorised as two loads and a permute
+                        for (std::int64_t t = 0; t < len; ++t) d[t] = s[2 * t];
+                    else
+                        for (std::int64_t t = 0; t < len; ++t) d[t] = s[t * sw];
+                    ox += len, px += len;
+                }
             }
         }
-        for (std::int64_t t = q.cols % NR; t > 0 && t < NR; ++t)
-            dst[(q.npan - 1) * kc * NR + t] = 0.0f;
+        for (std::int64_t t = tail; t > 0 && t < NR; ++t) dst[(q.npan - 1) * kc * NR + t] = 0.0f;
     }
-}
-
-[[gnu::always_inline]] inline void pack_rows(const job_args& a, std::int64_t image,
-                                             std::int64_t k0, std::int64_t r0, std::int64_t r1) {
-    if (a.p->stride[0] == 1 && a.p->stride[1] == 1)
-        pack_rows_unit(a, image, k0, r0, r1);
-    else
-        pack_rows_strided(a, image, k0, r0, r1);
 }
 
 // Whether full panels read B from the input instead of a packed copy (stride 1). Packing costs

@@ -45,12 +45,6 @@ layout layout_of(const params& p, const geometry& g) {
     return l;
 }
 
-// Row floats [c0, c0 + 16) that lie in [0, w), zeros elsewhere (masked lanes read nothing).
-[[gnu::always_inline]] __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) inline __m512 columns(
-    const float* row, std::int64_t w, std::int64_t c0) {
-    return _mm512_maskz_loadu_ps(simd::lane_range(-c0, w - c0), row + c0);
-}
-
 // Phase rows [r0, r1) of channel `ci` of image `img`: row iy, phase ph, column j holds input
 // (iy - pad_t, j * sw + ph - pad_l), or zero outside the input (sw is 1 or 2: masked loads,
 // and for 2 a permute of each 32 floats into the even and odd phases).
@@ -74,8 +68,8 @@ __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void fill_phases(
             simd::padded_row(d, l.pw, row, g.w, -g.pad_l);
         } else {  // sw == 2
             for (std::int64_t j = 0; j < l.pw; j += 16) {
-                const __m512 lo = columns(row, g.w, 2 * j - g.pad_l);
-                const __m512 hi = columns(row, g.w, 2 * j + 16 - g.pad_l);
+                const __m512 lo = simd::columns(row, g.w, 2 * j - g.pad_l);
+                const __m512 hi = simd::columns(row, g.w, 2 * j + 16 - g.pad_l);
                 _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(lo, even, hi));
                 _mm512_storeu_ps(d + l.phase() + j, _mm512_permutex2var_ps(lo, odd, hi));
             }

@@ -109,19 +109,10 @@ std::int64_t padded_floats(const layout& q) {
 
 [[gnu::always_inline]] inline void pad_rows(const layout& q, const padded_rows& pr,
                                             const float* plane, float* buf) {
-    const std::int64_t x0 = -q.pad_l, lo = std::min(pr.width, std::max<std::int64_t>(0, -x0)),
-                       hi = std::max(lo, std::min(pr.width, q.w - x0));
     for (std::int64_t r = 0; r < pr.rows; ++r) {
         const std::int64_t iy = pr.tile_row0 * 4 - q.pad_t + r;
-        float* dst = buf + r * pr.width;
-        if (iy < 0 || iy >= q.h) {
-            std::fill(dst, dst + pr.width, 0.0f);
-            continue;
-        }
-        const float* src = plane + iy * q.w + x0;
-        std::fill(dst, dst + lo, 0.0f);
-        std::copy(src + lo, src + hi, dst + lo);
-        std::fill(dst + hi, dst + pr.width, 0.0f);
+        simd::padded_row_scalar(buf + r * pr.width, pr.width,
+                                iy >= 0 && iy < q.h ? plane + iy * q.w : nullptr, q.w, -q.pad_l);
     }
 }
 
