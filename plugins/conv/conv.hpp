@@ -143,9 +143,10 @@ struct blocks {
     int rows(std::int64_t b) const { return static_cast<int>(base + (b < extra ? 1 : 0)); }
 };
 
-// 1x1 convs without pads over at least 128 output pixels (cpu/pointwise.cpp): the filters packed
-// at load as micro-kernel A panels (output channels broadcast), the input packed per K block
-// into 32-pixel B panels (in the workspace), results stored straight into the NCHW output.
+// 1x1 convs without pads over at least 128 output pixels, 32 on AVX2 (cpu/pointwise.cpp): the
+// filters packed at load as micro-kernel A panels (output channels broadcast), the input packed
+// per K block into 32-pixel B panels (in the workspace), results stored straight into the NCHW
+// output.
 bool pointwise_applies(const params& p, const geometry& g, algo mode);
 std::int64_t pointwise_workspace_floats(const params& p, const geometry& g);
 void pointwise_prepare(const params& p, const sdk::shape& in, const float* w, packed_weights& s);

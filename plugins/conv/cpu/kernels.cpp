@@ -232,11 +232,13 @@ __attribute__((target("avx512f,fma,prfchw"))) void strided_avx512(
     tile_avx512<MR, 32, true>(kc, a, b, ldb, c, ldc, accumulate, e);
 }
 
-template <int MR>
+// AVX2: C(MR x W) in passes of 16 columns (W = 16: a last pixel panel at most 16 wide, the
+// first pass alone; C's columns 16-31 are left as they are).
+template <int MR, int W = 32>
 __attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
                                                     const float* b, float* c, std::int64_t ldc,
                                                     bool accumulate, const tile_epilogue* e) {
-    for (int h = 0; h < NR; h += 16) {
+    for (int h = 0; h < W; h += 16) {
         __m256 c0[MR], c1[MR];
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
@@ -277,7 +279,8 @@ constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
     return {6, {nullptr, &plain<&fused_avx2<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {}, {}};
+            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {},
+            {nullptr, &fused_avx2<R + 1, 16>...}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {

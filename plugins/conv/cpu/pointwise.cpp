@@ -1,5 +1,5 @@
-// pointwise.cpp: 1x1 convs without pads over at least 128 output pixels (ResNet bottlenecks,
-// inception branches). Per image and group, out (channels x pixels) = W (channels x K) * X
+// pointwise.cpp: 1x1 convs without pads over at least 128 output pixels, 32 on AVX2 (ResNet
+// bottlenecks, inception branches). Per image and group, out (channels x pixels) = W (channels x K) * X
 // (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
 // broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride)
 // or, at stride 1 with few output channels on AVX-512, read in place from the input planes
@@ -191,16 +191,18 @@ bool in_place(const params& p, const plan& q, std::int32_t isa) {
                     a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
                     continue;
                 }
-                // The last, partial panel through a full tile (its residual copied in too).
+                // The last, partial panel through a full tile (its residual copied in too), or
+                // a half one (its first 16 columns) where the ISA has them.
+                const bool half = width <= 16 && a.mk->half[mr];
                 alignas(64) float t[16 * NR], r[16 * NR];
                 for (int i = 0; i < mr; ++i)
-                    for (std::int64_t x = 0; x < NR; ++x) {
+                    for (std::int64_t x = 0; x < (half ? 16 : NR); ++x) {
                         const bool in = x < width;
                         t[i * NR + x] = in && k0 > 0 ? c[i * q.cols + j * NR + x] : 0.0f;
                         r[i * NR + x] = in && res ? res[i * q.cols + j * NR + x] : 0.0f;
                     }
                 const tile_epilogue e{bias, res ? r : nullptr, f};
-                if (width <= 16 && a.mk->half[mr])  // half the FMAs (14x14 planes end in 4 pixels)
+                if (half)  // half the FMAs (14x14 planes end in 4 pixels)
                     a.mk->half[mr](kc, ap, bj_, t, NR, k0 > 0, last ? &e : nullptr);
                 else if (last)
                     a.mk->fused[mr](kc, ap, bj_, t, NR, k0 > 0, e);
@@ -254,9 +256,13 @@ void pack_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::i
 
 }  // namespace
 
+// Smaller planes take the direct path (packed.cpp), which on AVX-512 reads each filter once
+// in 14-pixel two-row blocks; AVX2 has no such kernel, and its 7-pixel rows in blocks of 4 and
+// 3 read ResNet-50's layer4 filters (2-8 MiB) 14 times: here they take 0.5-0.8x the time.
 bool pointwise_applies(const params& p, const geometry& g, algo mode) {
     return mode != algo::im2col && p.kernel[0] == 1 && p.kernel[1] == 1 && g.pad_t == 0 &&
-           g.pad_l == 0 && g.oc / p.groups >= 16 && g.oh * g.ow >= 128;
+           g.pad_l == 0 && g.oc / p.groups >= 16 &&
+           g.oh * g.ow >= (isa_for_cpu() == isa_avx512 ? 128 : 32);
 }
 
 std::int64_t pointwise_workspace_floats(const params& p, const geometry& g) {
