@@ -106,7 +106,10 @@ const micro_kernels& micro_kernels_for(std::int32_t isa);
 // from the input, pixel r of the block at in[r * SW] for tap (0, 0) of channel 0.
 struct taps {
     std::int64_t channels, kh, kw, plane, dy, dx;  // dy, dx: floats between taps (dilation)
-    std::int64_t next_row;  // floats between the inputs of two output rows (two-row kernels)
+    std::int64_t next_row;  // floats between the inputs of two output rows
+    // A block that crosses into the next output row (two-row and crossing kernels): pixels from
+    // the split on read in[wrap + r * SW], wrap = next_row - ow * SW.
+    std::int64_t wrap;
 };
 using direct_fn = void (*)(const taps& t, const float* in, const float* b, float* c,
                            std::int64_t ldc, bool accumulate);
@@ -115,6 +118,10 @@ struct direct_kernels {
     int mr_max;
     direct_fn fn[3][15];  // [stride index][rows]
     direct_fn two_rows[3];  // 14-pixel blocks over two 7-pixel output rows, or null
+    // [stride index][rows][split]: blocks whose pixels from `split` on lie on the next output
+    // row (AVX2; null elsewhere), so that the job's pixels go in blocks of mr_max whatever the
+    // row width.
+    direct_fn crossing[3][7][6];
 };
 const direct_kernels& direct_kernels_for(std::int32_t isa);
 

@@ -292,7 +292,7 @@ constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {
 // output row (7x7 outputs: 14-pixel blocks of two rows keep every accumulator busy).
 template <int SW, int SPLIT>
 [[gnu::always_inline]] inline float pixel(const taps& t, const float* s, int r) {
-    return SPLIT > 0 && r >= SPLIT ? s[t.next_row + (r - SPLIT) * SW] : s[r * SW];
+    return SPLIT > 0 && r >= SPLIT ? s[t.wrap + r * SW] : s[r * SW];
 }
 
 template <int MR, int SW, int SPLIT = 0>
@@ -321,7 +321,7 @@ __attribute__((target("avx512f,fma"))) void direct_avx512(const taps& t, const f
     store_avx512<MR>(c0, c1, c, ldc, accumulate);
 }
 
-template <int MR, int SW>
+template <int MR, int SW, int SPLIT = 0>
 __attribute__((target("avx2,fma"))) void direct_avx2(const taps& t, const float* in,
                                                      const float* b, float* c, std::int64_t ldc,
                                                      bool accumulate) {
@@ -334,7 +334,7 @@ __attribute__((target("avx2,fma"))) void direct_avx2(const taps& t, const float*
             for (std::int64_t ky = 0; ky < t.kh; ++ky)
                 for (std::int64_t kx = 0; kx < t.kw; ++kx, bk += NR) {
                     const float* s = in + ci * t.plane + ky * t.dy + kx * t.dx;
-                    fma_avx2<MR>([&](int r) { return s[r * SW]; }, bk, c0, c1);
+                    fma_avx2<MR>([&](int r) { return pixel<SW, SPLIT>(t, s, r); }, bk, c0, c1);
                 }
         store_avx2<MR>(c0, c1, c + h, ldc, accumulate);
     }
@@ -391,7 +391,22 @@ constexpr direct_kernels with_two_rows(direct_kernels t) {
     return t;
 }
 constexpr direct_kernels avx512_direct_kernels = with_two_rows(direct_table(14, avx512_rows));
-constexpr direct_kernels avx2_direct_kernels = direct_table(6, avx2_rows);
+// AVX2's crossing kernels: every split of 2-6 rows, for each stride.
+template <int SW, int MR, int... S>
+constexpr void crossing_row(direct_kernels& t, int si, std::integer_sequence<int, S...>) {
+    ((t.crossing[si][MR][S + 1] = &direct_avx2<MR, SW, S + 1>), ...);
+}
+template <int SW, int... M>
+constexpr void crossing_stride(direct_kernels& t, int si, std::integer_sequence<int, M...>) {
+    (crossing_row<SW, M + 2>(t, si, std::make_integer_sequence<int, M + 1>{}), ...);
+}
+constexpr direct_kernels with_crossing(direct_kernels t) {
+    crossing_stride<1>(t, 0, std::make_integer_sequence<int, 5>{});
+    crossing_stride<2>(t, 1, std::make_integer_sequence<int, 5>{});
+    crossing_stride<4>(t, 2, std::make_integer_sequence<int, 5>{});
+    return t;
+}
+constexpr direct_kernels avx2_direct_kernels = with_crossing(direct_table(6, avx2_rows));
 constexpr direct_kernels generic_direct_kernels = direct_table(4, generic_rows);
 
 constexpr micro_kernels avx512_kernels = avx512_table(std::make_integer_sequence<int, 14>{});
