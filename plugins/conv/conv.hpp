@@ -99,6 +99,10 @@ struct micro_kernels {
     // holding the epilogue of zero sums (AVX-512 only; else null).
     void (*half[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
                      bool accumulate, const tile_epilogue* e);
+    // A last pixel panel `width` < 32 wide straight into C (`e` when not null): nothing past
+    // `width` read or written (AVX2 only; else null).
+    void (*tail[15])(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+                     bool accumulate, const tile_epilogue* e, int width);
 };
 const micro_kernels& micro_kernels_for(std::int32_t isa);
 

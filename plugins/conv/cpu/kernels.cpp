@@ -232,19 +232,81 @@ __attribute__((target("avx512f,fma,prfchw"))) void strided_avx512(
     tile_avx512<MR, 32, true>(kc, a, b, ldb, c, ldc, accumulate, e);
 }
 
-// AVX2: C(MR x W) in passes of 16 columns (W = 16: a last pixel panel at most 16 wide, the
-// first pass alone; C's columns 16-31 are left as they are).
-template <int MR, int W = 32>
+template <int MR>
 __attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
                                                     const float* b, float* c, std::int64_t ldc,
                                                     bool accumulate, const tile_epilogue* e) {
-    for (int h = 0; h < W; h += 16) {
+    for (int h = 0; h < NR; h += 16) {
         __m256 c0[MR], c1[MR];
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
         for (std::int64_t k = 0; k < kc; ++k)
             fma_avx2<MR>([&](int r) { return a[k * MR + r]; }, b + k * NR + h, c0, c1);
         store_avx2<MR>(c0, c1, c + h, ldc, accumulate, e, h);
+    }
+}
+
+// The first n of 8 lanes (n <= 0: none, n >= 8: all), for masked loads and stores.
+[[gnu::always_inline]] __attribute__((target("avx2"))) inline __m256i first8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// One pass of tail_avx2: C's columns [h, h + 8 * NV) over B's, the first n of them loaded and
+// stored (masked), with the epilogue of store_avx2.
+template <int MR, int NV>
+[[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline void tail_pass_avx2(
+    std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc, bool accumulate,
+    const tile_epilogue* e, int h, int n) {
+    __m256 acc[NV][MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) acc[v][r] = _mm256_setzero_ps();
+    for (std::int64_t k = 0; k < kc; ++k) {
+        const float* bk = b + k * NR + h;
+        const __m256 b0 = _mm256_loadu_ps(bk), b1 = NV > 1 ? _mm256_loadu_ps(bk + 8) : b0;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            const __m256 x = _mm256_set1_ps(a[k * MR + r]);
+            acc[0][r] = _mm256_fmadd_ps(x, b0, acc[0][r]);
+            if constexpr (NV > 1) acc[1][r] = _mm256_fmadd_ps(x, b1, acc[1][r]);
+        }
+    }
+    const __m256i mask[2] = {first8(n), first8(n - 8)};
+    const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.0f);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) {
+            const std::int64_t at = r * ldc + h + 8 * v;
+            __m256 x = acc[v][r];
+            if (accumulate) x = _mm256_add_ps(_mm256_maskload_ps(c + at, mask[v]), x);
+            if (e) {
+                if (e->bias) x = _mm256_add_ps(x, _mm256_set1_ps(e->bias[r]));
+                if (e->res) x = _mm256_add_ps(x, _mm256_maskload_ps(e->res + at, mask[v]));
+                if (e->act == act_fn::relu || e->act == act_fn::relu6) x = _mm256_max_ps(zero, x);
+                if (e->act == act_fn::relu6) x = _mm256_min_ps(six, x);
+            }
+            _mm256_maskstore_ps(c + at, mask[v], x);
+        }
+    if (!e || e->act == act_fn::none || e->act == act_fn::relu || e->act == act_fn::relu6) return;
+    for (int r = 0; r < MR; ++r)
+        for (int j = h; j < h + std::min(n, 8 * NV); ++j) c[r * ldc + j] = activate(e->act, c[r * ldc + j]);
+}
+
+// AVX2, a last pixel panel `width` < 32 columns wide, straight into C (no tile copied in and
+// out): passes of 16 columns, the last one 8 wide when at most 8 remain (a 7x7 plane's 17-pixel
+// panel: 24 columns of FMAs, not 32; a 14x14 plane's 4: 8, not 32), nothing past `width` read
+// from C or the residual, or written. Sums in the order of fused_avx2.
+template <int MR>
+__attribute__((target("avx2,fma"))) void tail_avx2(std::int64_t kc, const float* a,
+                                                   const float* b, float* c, std::int64_t ldc,
+                                                   bool accumulate, const tile_epilogue* e,
+                                                   int width) {
+    for (int h = 0; h < width; h += 16) {
+        const int n = std::min(16, width - h);
+        if (n > 8)
+            tail_pass_avx2<MR, 2>(kc, a, b, c, ldc, accumulate, e, h, n);
+        else
+            tail_pass_avx2<MR, 1>(kc, a, b, c, ldc, accumulate, e, h, n);
     }
 }
 
@@ -274,18 +336,18 @@ constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
     return {14, {nullptr, &plain<&fused_avx512<R + 1>>...},
             {nullptr, &with_epilogue<&fused_avx512<R + 1>>...},
             {nullptr, &strided_avx512<R + 1>...},
-            {nullptr, &fused_avx512<R + 1, 16>...}};
+            {nullptr, &fused_avx512<R + 1, 16>...}, {}};
 }
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
     return {6, {nullptr, &plain<&fused_avx2<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {},
-            {nullptr, &fused_avx2<R + 1, 16>...}};
+            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {}, {},
+            {nullptr, &tail_avx2<R + 1>...}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {
     return {4, {nullptr, &plain<&fused_generic<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}, {}, {}};
+            {nullptr, &with_epilogue<&fused_generic<R + 1>>...}, {}, {}, {}};
 }
 
 // Pixel r's input: r * SW along the row, or with SPLIT > 0 pixels [SPLIT, MR) on the next
@@ -367,7 +429,7 @@ constexpr std::array<direct_fn, 15> generic_direct(std::integer_sequence<int, R.
 }
 template <std::size_t N>
 constexpr direct_kernels direct_table(int mr_max, const std::array<direct_fn, 15> (&rows)[N]) {
-    direct_kernels t{mr_max, {}, {}};
+    direct_kernels t{mr_max, {}, {}, {}};
     for (std::size_t s = 0; s < N; ++s)
         for (int r = 0; r < 15; ++r) t.fn[s][r] = rows[s][r];
     return t;

@@ -191,6 +191,12 @@ bool in_place(const params& p, const plan& q, std::int32_t isa) {
                     a.mk->fn[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0);
                     continue;
                 }
+                if (a.mk->tail[mr]) {  // straight into C
+                    const tile_epilogue e{bias, res ? res + j * NR : nullptr, f};
+                    a.mk->tail[mr](kc, ap, bj_, c + j * NR, q.cols, k0 > 0, last ? &e : nullptr,
+                                   static_cast<int>(width));
+                    continue;
+                }
                 // The last, partial panel through a full tile (its residual copied in too), or
                 // a half one (its first 16 columns) where the ISA has them.
                 const bool half = width <= 16 && a.mk->half[mr];
