@@ -2,6 +2,7 @@
 #include "backends/vulkan/context.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
+#include <string>
 
 #include "backends/vulkan/faults.hpp"
 #include "io/npy.hpp"
@@ -33,6 +36,40 @@ VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT
     }
     return VK_FALSE;
 }
+
+// The shared objects loaded now, by path.
+std::set<std::string> loaded_objects() {
+    std::set<std::string> out;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void* data) {
+            if (info->dlpi_name && *info->dlpi_name)
+                static_cast<std::set<std::string>*>(data)->insert(info->dlpi_name);
+            return 0;
+        },
+        &out);
+    return out;
+}
+
+// Keeps what a Vulkan call loaded (the loader, its drivers and their libraries) loaded for the
+// process's life: the loader unloads its drivers in vkDestroyInstance, and Mesa's keep
+// process-wide state in globals that their unload does not free (on AMD Zen, lavapipe's CPU
+// topology, allocated once in vkEnumeratePhysicalDevices): unmapped with the driver, that state
+// becomes a leak in LeakSanitizer's eyes (`cnnkit devices`, whose context lives only while it
+// lists), and a driver loaded again per context repeats its start-up. Objects loaded before the
+// call (plugins among them, which `--watch` reloads) are left alone.
+class keep_loaded {
+  public:
+    keep_loaded() : before_(loaded_objects()) {}
+    keep_loaded(const keep_loaded&) = delete;
+    keep_loaded& operator=(const keep_loaded&) = delete;
+    ~keep_loaded() {
+        for (const std::string& name : loaded_objects())
+            if (!before_.count(name)) dlopen(name.c_str(), RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+    }
+
+  private:
+    std::set<std::string> before_;
+};
 
 std::filesystem::path cache_dir() {
     if (const char* d = std::getenv("CNNKIT_CACHE_DIR"); d && *d) return d;
@@ -103,6 +140,7 @@ bool context::validation_enabled() {
 }
 
 void context::create_instance() {
+    const keep_loaded keep;
     const char* loader = std::getenv("CNNKIT_VULKAN_LOADER");
     if (!loader || !*loader) loader = "libvulkan.so.1";
     lib_ = dlopen(loader, RTLD_NOW | RTLD_LOCAL);
@@ -168,6 +206,7 @@ namespace {
 // Devices in enumeration order, with their properties.
 std::vector<std::pair<VkPhysicalDevice, VkPhysicalDeviceProperties>> physical_devices(
     const functions& fn, VkInstance instance) {
+    const keep_loaded keep;
     std::uint32_t n = 0;
     check(fn.vkEnumeratePhysicalDevices(instance, &n, nullptr), "vkEnumeratePhysicalDevices");
     std::vector<VkPhysicalDevice> devs(n);
@@ -192,6 +231,7 @@ int preferred(const std::vector<std::pair<VkPhysicalDevice, VkPhysicalDeviceProp
 }  // namespace
 
 void context::create_device(int index) {
+    const keep_loaded keep;
     const auto devs = physical_devices(fn_, instance_);
     if (devs.empty()) throw error("no Vulkan device found (the loader reports none)");
     if (index < 0) index = preferred(devs);
