@@ -232,18 +232,39 @@ __attribute__((target("avx512f,fma,prfchw"))) void strided_avx512(
     tile_avx512<MR, 32, true>(kc, a, b, ldb, c, ldc, accumulate, e);
 }
 
-template <int MR>
-__attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
-                                                    const float* b, float* c, std::int64_t ldc,
-                                                    bool accumulate, const tile_epilogue* e) {
+// AVX2: C(MR x 32) in two passes of 16 columns, B's row k at b + k * ldb (packed: ldb = 32;
+// STRIDED: a 1x1 conv's input planes read in place, each row's two lines prefetched 8 k steps
+// ahead in the first pass, as tile_avx512 does).
+template <int MR, bool STRIDED>
+[[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline void tile_avx2(
+    std::int64_t kc, const float* a, const float* b, std::int64_t ldb, float* c,
+    std::int64_t ldc, bool accumulate, const tile_epilogue* e) {
     for (int h = 0; h < NR; h += 16) {
         __m256 c0[MR], c1[MR];
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
-        for (std::int64_t k = 0; k < kc; ++k)
-            fma_avx2<MR>([&](int r) { return a[k * MR + r]; }, b + k * NR + h, c0, c1);
+        for (std::int64_t k = 0; k < kc; ++k) {
+            if (STRIDED && h == 0) {
+                prefetch_ahead<_MM_HINT_T0>(b + k * ldb, 8 * ldb);
+                prefetch_ahead<_MM_HINT_T0>(b + k * ldb, 8 * ldb + 16);
+            }
+            fma_avx2<MR>([&](int r) { return a[k * MR + r]; }, b + k * ldb + h, c0, c1);
+        }
         store_avx2<MR>(c0, c1, c + h, ldc, accumulate, e, h);
     }
+}
+template <int MR>
+__attribute__((target("avx2,fma"))) void fused_avx2(std::int64_t kc, const float* a,
+                                                    const float* b, float* c, std::int64_t ldc,
+                                                    bool accumulate, const tile_epilogue* e) {
+    tile_avx2<MR, false>(kc, a, b, NR, c, ldc, accumulate, e);
+}
+template <int MR>
+__attribute__((target("avx2,fma"))) void strided_avx2(std::int64_t kc, const float* a,
+                                                      const float* b, std::int64_t ldb, float* c,
+                                                      std::int64_t ldc, bool accumulate,
+                                                      const tile_epilogue* e) {
+    tile_avx2<MR, true>(kc, a, b, ldb, c, ldc, accumulate, e);
 }
 
 // The first n of 8 lanes (n <= 0: none, n >= 8: all), for masked loads and stores.
@@ -341,8 +362,8 @@ constexpr micro_kernels avx512_table(std::integer_sequence<int, R...>) {
 template <int... R>
 constexpr micro_kernels avx2_table(std::integer_sequence<int, R...>) {
     return {6, {nullptr, &plain<&fused_avx2<R + 1>>...},
-            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...}, {}, {},
-            {nullptr, &tail_avx2<R + 1>...}};
+            {nullptr, &with_epilogue<&fused_avx2<R + 1>>...},
+            {nullptr, &strided_avx2<R + 1>...}, {}, {nullptr, &tail_avx2<R + 1>...}};
 }
 template <int... R>
 constexpr micro_kernels generic_table(std::integer_sequence<int, R...>) {

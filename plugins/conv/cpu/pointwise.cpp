@@ -1,8 +1,8 @@
 // pointwise.cpp: 1x1 convs without pads over at least 128 output pixels, 32 on AVX2 (ResNet
-// bottlenecks, inception branches). Per image and group, out (channels x pixels) = W (channels x K) * X
-// (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
+// bottlenecks, inception branches). Per image and group, out (channels x pixels) = W (channels x
+// K) * X (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
 // broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride)
-// or, at stride 1 with few output channels on AVX-512, read in place from the input planes
+// or, at stride 1 with few output channels, read in place from the input planes
 // (only a partial last panel packed), and the micro-kernels (kernels.cpp) store straight into
 // the NCHW output, so nothing is transposed; on the last K block their stores also apply bias,
 // residual and activation.
@@ -50,7 +50,7 @@ struct job_args {
     float* y;
     float* bpack;
     const micro_kernels* mk;
-    bool in_place;  // full panels read B from the input (in_place below, AVX-512)
+    bool in_place;  // full panels read B from the input (in_place below)
 };
 
 // Where K block k0 of pixel panel j of image `image` (n x groups order) lies in the workspace:
@@ -144,11 +144,13 @@ struct job_args {
 // a pass over the input whatever the output channels, the strided reads cost on every tile:
 // measured (ResNet-50, GoogLeNet), reading in place wins up to 128 output channels on 28x28
 // and larger planes (0.68-0.94x the time of the packed layer) and loses from 256 (1.03-1.13x);
-// on 14x14 it loses from 96 channels and wins at 16-24.
-// The strided kernels exist on AVX-512 only.
+// on 14x14 it loses from 96 channels and wins at 16-24. On AVX2 (AMD EPYC, Zen 3) it wins at
+// 16-32 channels (GoogLeNet's inception3 1x1s to 16 and 32: 0.77-0.93x) and ties from 64
+// (0.95-1.07x on GoogLeNet and ResNet-50, within the runs' drift).
 bool in_place(const params& p, const plan& q, std::int32_t isa) {
-    return isa == isa_avx512 && p.stride[0] == 1 && p.stride[1] == 1 &&
-           q.ocg <= (q.cols >= 784 ? 128 : 32);
+    if (p.stride[0] != 1 || p.stride[1] != 1) return false;
+    if (isa == isa_avx512) return q.ocg <= (q.cols >= 784 ? 128 : 32);
+    return isa == isa_avx2 && q.ocg <= 32;
 }
 
 // One job: pixel panels [j0, j1) of one image times output-channel blocks [b0, b1).
