@@ -152,8 +152,10 @@ template <int MR>
 // AVX-512 transforms: 16 tiles side by side, one register per value.
 #define WINO_AVX512 [[gnu::always_inline]] __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) inline
 
-// One dimension of B^T d B on registers (input_1d's formulas).
-WINO_AVX512 void input_1d(const __m512 (&d)[6], __m512 (&o)[6]) {
+// One dimension of B^T d B on registers (input_1d's formulas), for __m512 (AVX-512) and __m256
+// (AVX2): inlined into the callers, which carry the target attributes.
+template <class V>
+[[gnu::always_inline]] inline void input_1d(const V (&d)[6], V (&o)[6]) {
     o[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
     o[1] = -4.0f * (d[1] + d[2]) + (d[3] + d[4]);
     o[2] = 4.0f * (d[1] - d[2]) + (d[4] - d[3]);
@@ -162,13 +164,34 @@ WINO_AVX512 void input_1d(const __m512 (&d)[6], __m512 (&o)[6]) {
     o[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
 }
 
-// One dimension of A^T m A on registers (output_1d's formulas).
-WINO_AVX512 void output_1d(const __m512 (&m)[6], __m512 (&o)[4]) {
-    const __m512 s1 = m[1] + m[2], d1 = m[1] - m[2], s3 = m[3] + m[4], d3 = m[3] - m[4];
+// One dimension of A^T m A on registers (output_1d's formulas), as input_1d above.
+template <class V>
+[[gnu::always_inline]] inline void output_1d(const V (&m)[6], V (&o)[4]) {
+    const V s1 = m[1] + m[2], d1 = m[1] - m[2], s3 = m[3] + m[4], d3 = m[3] - m[4];
     o[0] = m[0] + s1 + s3;
     o[1] = d1 + 2.0f * d3;
     o[2] = s1 + 4.0f * s3;
     o[3] = d1 + 8.0f * d3 + m[5];
+}
+
+// A^T m A of the products of one tile (m[xi * mstride], channels side by side in V), plus the
+// bias: e[4 i + j] is output (i, j).
+template <class V>
+[[gnu::always_inline]] inline void output_2d(const float* m, std::int64_t mstride, const V& bias,
+                                             V (&e)[16]) {
+    V c[6][4];  // c[j][i]: (A^T m)[i][j], column j of the products transformed
+    for (int j = 0; j < 6; ++j) {
+        V col[6];
+        for (int i = 0; i < 6; ++i)
+            __builtin_memcpy(&col[i], m + (i * 6 + j) * mstride, sizeof(V));  // unaligned loads
+        output_1d(col, c[j]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        const V row[6] = {c[0][i], c[1][i], c[2][i], c[3][i], c[4][i], c[5][i]};
+        V o[4];
+        output_1d(row, o);
+        for (int j = 0; j < 4; ++j) e[4 * i + j] = o[j] + bias;
+    }
 }
 
 // pad_rows in masked vector loads and stores: per row, a std::copy (a memmove call) and two
@@ -213,27 +236,41 @@ struct segment {
 // per-float gathers); `buf` has guard_before floats before the padded rows and guard_after after.
 constexpr std::int64_t guard_before = 64, guard_after = 96;
 
+// The segments of a block's 16-tile groups: at most 4 groups (tb <= 64) of at most 16 segments
+// (one per lane), group after group (group g's: [first[g], first[g + 1])).
+struct tile_groups {
+    segment segs[4 * lanes];
+    int first[5] = {};
+};
+
+// The segments of tiles [t0, t0 + nt), and the zero guards around the padded rows in `buf`.
+inline void group_tiles(const layout& q, const padded_rows& pr, std::int64_t t0, std::int64_t nt,
+                        float* buf, tile_groups& gr) {
+    float* rows = buf + guard_before;
+    std::fill(buf, rows, 0.0f);
+    std::fill(rows + pr.rows * pr.width, rows + pr.rows * pr.width + guard_after, 0.0f);
+    int count = 0;
+    for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
+        gr.first[g] = count;
+        for (std::int64_t l = 0; l < lanes && j0 + l < nt;) {
+            const std::int64_t t = t0 + j0 + l, cx = t % q.tiles_x;
+            gr.segs[count++] = {static_cast<int>(l),
+                                (t / q.tiles_x - pr.tile_row0) * 4 * pr.width + (cx - l) * 4};
+            l += q.tiles_x - cx;
+        }
+        gr.first[g + 1] = count;
+    }
+}
+
 template <int MR>
 __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_avx512(const layout& q, const float* x, std::int64_t t0,
                                         std::int64_t nt, float* v, float* buf) {
     const padded_rows pr = rows_of(q, t0, nt);
     float* rows = buf + guard_before;
-    std::fill(buf, rows, 0.0f);
-    std::fill(rows + pr.rows * pr.width, rows + pr.rows * pr.width + guard_after, 0.0f);
-    // At most 4 groups (tb <= 64) of at most 16 segments (one per lane), group after group.
-    segment segs[4 * lanes];
-    int first[5] = {};  // group g's segments: [first[g], first[g + 1])
-    int count = 0;
-    for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
-        first[g] = count;
-        for (std::int64_t l = 0; l < lanes && j0 + l < nt;) {
-            const std::int64_t t = t0 + j0 + l, cx = t % q.tiles_x;
-            segs[count++] = {static_cast<int>(l),
-                             (t / q.tiles_x - pr.tile_row0) * 4 * pr.width + (cx - l) * 4};
-            l += q.tiles_x - cx;
-        }
-        first[g + 1] = count;
-    }
+    tile_groups gr;
+    group_tiles(q, pr, t0, nt, buf, gr);
+    const segment* segs = gr.segs;
+    const int* first = gr.first;
     for (std::int64_t ci = 0; ci < q.c; ++ci) {
         pad_rows_avx512(q, pr, x + ci * q.h * q.w, rows);
         for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
@@ -261,6 +298,82 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_av
                 }
             }
         }
+    }
+}
+
+// AVX2 transforms: 8 tiles side by side, one register per value.
+#define WINO_AVX2 [[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline
+
+// p[k][x] = s[4 t + k], k < 6, for the 8 tiles t that start 4 floats apart, tile t in lane x =
+// position(t) (0, 2, 4, 6 in the low half, 1, 3, 5, 7 in the high: a 4x4 transpose within each
+// 128-bit half; s[0, 36) is read). Columns 4 and 5 are columns 0 and 1 of the rows 4 floats on.
+WINO_AVX2 void patch_row8(const float* s, __m256 (&p)[6]) {
+    for (int h = 0; h < 2; ++h) {
+        const float* b = s + 4 * h;
+        // r0 = [tile 0 columns 0-3 | tile 1], r1 = [2 | 3], r2 = [4 | 5], r3 = [6 | 7].
+        const __m256 r0 = _mm256_loadu_ps(b), r1 = _mm256_loadu_ps(b + 8);
+        const __m256 r2 = _mm256_loadu_ps(b + 16), r3 = _mm256_loadu_ps(b + 24);
+        const __m256 lo01 = _mm256_unpacklo_ps(r0, r1), hi01 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 lo23 = _mm256_unpacklo_ps(r2, r3), hi23 = _mm256_unpackhi_ps(r2, r3);
+        p[4 * h] = _mm256_shuffle_ps(lo01, lo23, _MM_SHUFFLE(1, 0, 1, 0));
+        p[4 * h + 1] = _mm256_shuffle_ps(lo01, lo23, _MM_SHUFFLE(3, 2, 3, 2));
+        if (h == 0) {
+            p[2] = _mm256_shuffle_ps(hi01, hi23, _MM_SHUFFLE(1, 0, 1, 0));
+            p[3] = _mm256_shuffle_ps(hi01, hi23, _MM_SHUFFLE(3, 2, 3, 2));
+        }
+    }
+}
+
+// transform_input for AVX2 (MR = 4): each 16-tile group as two halves of 8, the patch rows
+// loaded as vectors and transposed (no per-float gathers: those took as long as the products
+// on ResNet-18's Winograd layers); segments as in transform_input_avx512, whose guards `buf`
+// has.
+template <int MR>
+__attribute__((target("avx2,fma"))) void transform_input_avx2(const layout& q, const float* x,
+                                                              std::int64_t t0, std::int64_t nt,
+                                                              float* v, float* buf) {
+    static_assert(MR == 4, "two 4-tile blocks per register");
+    const padded_rows pr = rows_of(q, t0, nt);
+    float* rows = buf + guard_before;
+    tile_groups gr;
+    group_tiles(q, pr, t0, nt, buf, gr);
+    const segment* segs = gr.segs;
+    const int* first = gr.first;
+    const __m256i tile_of = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);  // lane x's tile
+    const __m256i in_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // tile t's lane
+    for (std::int64_t ci = 0; ci < q.c; ++ci) {
+        pad_rows(q, pr, x + ci * q.h * q.w, rows);
+        for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g)
+            for (int half = 0; half < 2 && j0 + 8 * half < nt; ++half) {
+                const __m256i tiles = _mm256_add_epi32(tile_of, _mm256_set1_epi32(8 * half));
+                __m256 h[6][6];  // h[r][j]: patch row r after the column transform
+                for (int r = 0; r < 6; ++r) {
+                    __m256 p[6];
+                    patch_row8(rows + segs[first[g]].base + 32 * half + r * pr.width, p);
+                    for (int s = first[g] + 1; s < first[g + 1]; ++s) {
+                        if (segs[s].lane >= 8 * half + 8) break;
+                        if (s + 1 < first[g + 1] && segs[s + 1].lane <= 8 * half) continue;
+                        __m256 o[6];
+                        patch_row8(rows + segs[s].base + 32 * half + r * pr.width, o);
+                        // Lanes whose tile is at or after the segment's first.
+                        const __m256 m = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                            tiles, _mm256_set1_epi32(segs[s].lane - 1)));
+                        for (int k = 0; k < 6; ++k) p[k] = _mm256_blendv_ps(p[k], o[k], m);
+                    }
+                    input_1d(p, h[r]);
+                }
+                for (int j = 0; j < 6; ++j) {
+                    const __m256 col[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]};
+                    __m256 o[6];
+                    input_1d(col, o);
+                    for (int i = 0; i < 6; ++i) {
+                        float* dst = v + (((i * 6 + j) * q.tb + j0 + 8 * half) * q.c + ci * MR);
+                        const __m256 t = _mm256_permutevar8x32_ps(o[i], in_order);
+                        _mm_storeu_ps(dst, _mm256_castps256_ps128(t));
+                        _mm_storeu_ps(dst + q.c * MR, _mm256_extractf128_ps(t, 1));
+                    }
+                }
+            }
     }
 }
 
@@ -319,21 +432,10 @@ WINO_AVX512 void transform_output_avx512(const layout& q, const job_args& a, std
                                          const float* m, std::int64_t mstride) {
     const std::int64_t ty = t / q.tiles_x * 4, tx = t % q.tiles_x * 4, plane = q.oh * q.ow;
     const std::int64_t first = (img * q.k + o0) * plane + ty * q.ow + tx;
-    __m512 c[6][4];  // c[j][i]: (A^T m)[i][j], column j of the products transformed
-    for (int j = 0; j < 6; ++j) {
-        __m512 col[6];
-        for (int i = 0; i < 6; ++i) col[i] = _mm512_loadu_ps(m + (i * 6 + j) * mstride);
-        output_1d(col, c[j]);
-    }
     const __mmask16 lanes_in = simd::first_lanes(nl);
     const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(lanes_in, a.bias + o0) : _mm512_setzero_ps();
     __m512 e[16];  // e[4i + j]: output (ty + i, tx + j) of the 16 channels
-    for (int i = 0; i < 4; ++i) {
-        const __m512 row[6] = {c[0][i], c[1][i], c[2][i], c[3][i], c[4][i], c[5][i]};
-        __m512 o[4];
-        output_1d(row, o);
-        for (int j = 0; j < 4; ++j) e[4 * i + j] = o[j] + bias;
-    }
+    output_2d(m, mstride, bias, e);
     transpose16(e);  // e[l]: channel o0 + l, its rows of four one after another
     const int rows = static_cast<int>(std::min<std::int64_t>(4, q.oh - ty));
     const auto cols = static_cast<__mmask8>((1u << std::min<std::int64_t>(4, q.ow - tx)) - 1);
@@ -368,9 +470,73 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void output_tiles_avx51
                                     m + j * ldc + o, q.tb * ldc);
 }
 
+// r[i][j] = r[j][i] for 8 x 8 floats.
+WINO_AVX2 void transpose8(__m256* r) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i) {  // rows 4i .. 4i + 3, columns (c, c + 4) for c < 4
+        u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; ++c) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[c + 4] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+// transform_output for AVX2, for no activation, relu and relu6, 8 channels (nl <= 8) at a time:
+// the 8 channels' 4x4 results are transposed so that each channel's rows are stored (and its
+// residual loaded) as 4-float vectors instead of one float at a time.
+WINO_AVX2 void transform_output_avx2(const layout& q, const job_args& a, std::int64_t img,
+                                     std::int64_t t, std::int64_t o0, std::int64_t nl,
+                                     const float* m, std::int64_t mstride) {
+    const std::int64_t ty = t / q.tiles_x * 4, tx = t % q.tiles_x * 4, plane = q.oh * q.ow;
+    const std::int64_t first = (img * q.k + o0) * plane + ty * q.ow + tx;
+    alignas(32) float bias_lanes[8] = {};
+    for (int l = 0; l < nl && a.bias; ++l) bias_lanes[l] = a.bias[o0 + l];
+    __m256 e[16];  // e[4i + j]: output (ty + i, tx + j) of the 8 channels
+    output_2d(m, mstride, _mm256_load_ps(bias_lanes), e);
+    transpose8(e);  // e[8h + l]: channel o0 + l, its rows 2h and 2h + 1
+    transpose8(e + 8);
+    const int rows = static_cast<int>(std::min<std::int64_t>(4, q.oh - ty));
+    const __m128i cols = _mm_cmpgt_epi32(
+        _mm_set1_epi32(static_cast<int>(std::min<std::int64_t>(4, q.ow - tx))),
+        _mm_setr_epi32(0, 1, 2, 3));
+    const act_fn f = a.p->activation;
+    const __m128 lo = _mm_setzero_ps(), hi = _mm_set1_ps(6.0f);
+    for (int l = 0; l < nl; ++l)
+        for (int i = 0; i < rows; ++i) {
+            const __m256 pair = e[8 * (i / 2) + l];
+            __m128 v = i % 2 ? _mm256_extractf128_ps(pair, 1) : _mm256_castps256_ps128(pair);
+            const std::int64_t at = first + l * plane + i * q.ow;
+            if (a.res) v = v + _mm_maskload_ps(a.res + at, cols);
+            // max(lo, v) and min(hi, v) return v when it is NaN, as std::max(v, 0) does.
+            if (f != act_fn::none) v = _mm_max_ps(lo, v);
+            if (f == act_fn::relu6) v = _mm_min_ps(hi, v);
+            _mm_maskstore_ps(a.y + at, cols, v);
+        }
+}
+
+// Tiles [t0, t0 + nt) times output channels [k0, k0 + nk) of the job's products (row stride ldc).
+__attribute__((target("avx2,fma"))) void output_tiles_avx2(const layout& q, const job_args& a,
+                                                           std::int64_t img, std::int64_t t0,
+                                                           std::int64_t nt, std::int64_t k0,
+                                                           std::int64_t nk, const float* m,
+                                                           std::int64_t ldc) {
+    for (std::int64_t j = 0; j < nt; ++j)
+        for (std::int64_t o = 0; o < nk; o += 8)
+            transform_output_avx2(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(8, nk - o),
+                                  m + j * ldc + o, q.tb * ldc);
+}
+
 // One job: input transform, the 36 products on the micro-kernels (tiles broadcast, output
 // channels in the vector lanes), output transform. `v` and `m` are the caller's scratch.
-template <int MR, bool AVX512>
+template <int MR, bool AVX512, bool AVX2 = false>
 [[gnu::always_inline]] inline void run_job(const layout& q, const job_args& a, std::int64_t job,
                                            float* v, float* m) {
     const std::int64_t kblk = job % q.k_blocks, tblk = job / q.k_blocks % q.tile_blocks,
@@ -382,6 +548,8 @@ template <int MR, bool AVX512>
     const std::int64_t blocks = (nt + MR - 1) / MR;
     if constexpr (AVX512)
         transform_input_avx512<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+    else if constexpr (AVX2)
+        transform_input_avx2<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
     else
         transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
     const auto kernel = a.mk->fn[MR];
@@ -396,6 +564,9 @@ template <int MR, bool AVX512>
     if constexpr (AVX512)
         if (f == act_fn::none || f == act_fn::relu || f == act_fn::relu6)
             return output_tiles_avx512(q, a, img, t0, nt, k0, nk, m, ldc);
+    if constexpr (AVX2)
+        if (f == act_fn::none || f == act_fn::relu || f == act_fn::relu6)
+            return output_tiles_avx2(q, a, img, t0, nt, k0, nk, m, ldc);
     for (std::int64_t j = 0; j < nt; ++j)
         for (std::int64_t o = 0; o < nk; o += lanes)
             transform_output(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(lanes, nk - o),
@@ -410,7 +581,7 @@ job_avx512(const layout& q, const job_args& a, std::int64_t job, float* v, float
 }
 __attribute__((target("avx2,fma"))) void job_avx2(const layout& q, const job_args& a,
                                                   std::int64_t job, float* v, float* m) {
-    run_job<4, false>(q, a, job, v, m);
+    run_job<4, false, true>(q, a, job, v, m);
 }
 void job_generic(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
     run_job<4, false>(q, a, job, v, m);
