@@ -27,6 +27,14 @@ struct layout {
     std::int64_t tiles_x, tiles;  // 4x4 output tiles per row, per image
     std::int64_t tb, kb;          // tiles (a multiple of `lanes`) and channels (of 32) per job
     std::int64_t tile_blocks, k_blocks;
+    // Floats from one of the 36 products' rows of transformed inputs (v) or of products (m,
+    // ldc floats a tile) to the next: tb x c or tb x ldc, one cache line more. Without the line
+    // those strides are multiples of 16 KiB on the deep layers (16 tiles x 256 channels), so
+    // that the 36 rows a tile's output transform reads, and its input transform writes, share
+    // one set of the 8-way L1 (and of L2): every access missed (ResNet-50 layer3 on Zen 3:
+    // the transforms took 35% of the layer).
+    std::int64_t v_stride() const { return tb * c + 16; }
+    std::int64_t m_stride(std::int64_t ldc) const { return tb * ldc + 16; }
     std::int64_t groups() const { return (tiles + lanes - 1) / lanes; }
     // Tiles [t0, t0 + nt) of tile block b.
     std::int64_t first_tile(std::int64_t b) const {
@@ -141,7 +149,7 @@ template <int MR>
             for (int j = 0; j < 6; ++j) input_1d(d[j], 6 * lanes, tmp[j], 6 * lanes);
             for (int i = 0; i < 6; ++i) input_1d(tmp[i * 6], lanes, d[i * 6], lanes);
             for (int xi = 0; xi < 36; ++xi) {
-                float* dst = v + ((xi * q.tb + j0) * q.c + ci * MR);
+                float* dst = v + xi * q.v_stride() + j0 * q.c + ci * MR;
                 for (int h = 0; h < lanes / MR; ++h)
                     for (int l = 0; l < MR; ++l) dst[h * q.c * MR + l] = d[xi][h * MR + l];
             }
@@ -291,7 +299,7 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_av
                 __m512 o[6];
                 input_1d(col, o);
                 for (int i = 0; i < 6; ++i) {
-                    float* dst = v + (((i * 6 + j) * q.tb + j0) * q.c + ci * MR);
+                    float* dst = v + (i * 6 + j) * q.v_stride() + j0 * q.c + ci * MR;
                     static_assert(MR == 8, "two 8-tile halves per register");
                     _mm256_storeu_ps(dst, _mm512_castps512_ps256(o[i]));
                     _mm256_storeu_ps(dst + q.c * MR, _mm512_extractf32x8_ps(o[i], 1));
@@ -367,7 +375,7 @@ __attribute__((target("avx2,fma"))) void transform_input_avx2(const layout& q, c
                     __m256 o[6];
                     input_1d(col, o);
                     for (int i = 0; i < 6; ++i) {
-                        float* dst = v + (((i * 6 + j) * q.tb + j0 + 8 * half) * q.c + ci * MR);
+                        float* dst = v + (i * 6 + j) * q.v_stride() + (j0 + 8 * half) * q.c + ci * MR;
                         const __m256 t = _mm256_permutevar8x32_ps(o[i], in_order);
                         _mm_storeu_ps(dst, _mm256_castps256_ps128(t));
                         _mm_storeu_ps(dst + q.c * MR, _mm256_extractf128_ps(t, 1));
@@ -467,7 +475,7 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void output_tiles_avx51
     for (std::int64_t j = 0; j < nt; ++j)
         for (std::int64_t o = 0; o < nk; o += lanes)
             transform_output_avx512(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(lanes, nk - o),
-                                    m + j * ldc + o, q.tb * ldc);
+                                    m + j * ldc + o, q.m_stride(ldc));
 }
 
 // r[i][j] = r[j][i] for 8 x 8 floats.
@@ -507,6 +515,9 @@ WINO_AVX2 void transform_output_avx2(const layout& q, const job_args& a, std::in
     const __m128i cols = _mm_cmpgt_epi32(
         _mm_set1_epi32(static_cast<int>(std::min<std::int64_t>(4, q.ow - tx))),
         _mm_setr_epi32(0, 1, 2, 3));
+    // Masked stores are microcoded on AMD Zen (one every 10-20 cycles): whole rows of four,
+    // every tile but a plane's last column when the width is not a multiple of 4, take plain ones.
+    const bool full = q.ow - tx >= 4;
     const act_fn f = a.p->activation;
     const __m128 lo = _mm_setzero_ps(), hi = _mm_set1_ps(6.0f);
     for (int l = 0; l < nl; ++l)
@@ -514,11 +525,14 @@ WINO_AVX2 void transform_output_avx2(const layout& q, const job_args& a, std::in
             const __m256 pair = e[8 * (i / 2) + l];
             __m128 v = i % 2 ? _mm256_extractf128_ps(pair, 1) : _mm256_castps256_ps128(pair);
             const std::int64_t at = first + l * plane + i * q.ow;
-            if (a.res) v = v + _mm_maskload_ps(a.res + at, cols);
+            if (a.res) v = v + (full ? _mm_loadu_ps(a.res + at) : _mm_maskload_ps(a.res + at, cols));
             // max(lo, v) and min(hi, v) return v when it is NaN, as std::max(v, 0) does.
             if (f != act_fn::none) v = _mm_max_ps(lo, v);
             if (f == act_fn::relu6) v = _mm_min_ps(hi, v);
-            _mm_maskstore_ps(a.y + at, cols, v);
+            if (full)
+                _mm_storeu_ps(a.y + at, v);
+            else
+                _mm_maskstore_ps(a.y + at, cols, v);
         }
 }
 
@@ -531,7 +545,7 @@ __attribute__((target("avx2,fma"))) void output_tiles_avx2(const layout& q, cons
     for (std::int64_t j = 0; j < nt; ++j)
         for (std::int64_t o = 0; o < nk; o += 8)
             transform_output_avx2(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(8, nk - o),
-                                  m + j * ldc + o, q.tb * ldc);
+                                  m + j * ldc + o, q.m_stride(ldc));
 }
 
 // One job: input transform, the 36 products on the micro-kernels (tiles broadcast, output
@@ -547,18 +561,18 @@ template <int MR, bool AVX512, bool AVX2 = false>
     const std::int64_t pn = (nk + pack_nr - 1) / pack_nr, ldc = pn * pack_nr;
     const std::int64_t blocks = (nt + MR - 1) / MR;
     if constexpr (AVX512)
-        transform_input_avx512<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+        transform_input_avx512<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.v_stride());
     else if constexpr (AVX2)
-        transform_input_avx2<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+        transform_input_avx2<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.v_stride());
     else
-        transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.c * q.tb);
+        transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.v_stride());
     const auto kernel = a.mk->fn[MR];
     for (int xi = 0; xi < 36; ++xi)
         for (std::int64_t pl = 0; pl < pn; ++pl) {
             const float* u = a.u + ((xi * panels + pa + pl) * q.c) * pack_nr;
             for (std::int64_t blk = 0; blk < blocks; ++blk)
-                kernel(q.c, v + (xi * q.tb + blk * MR) * q.c, u,
-                       m + (xi * q.tb + blk * MR) * ldc + pl * pack_nr, ldc, false);
+                kernel(q.c, v + xi * q.v_stride() + blk * MR * q.c, u,
+                       m + xi * q.m_stride(ldc) + blk * MR * ldc + pl * pack_nr, ldc, false);
         }
     const act_fn f = a.p->activation;
     if constexpr (AVX512)
@@ -570,7 +584,7 @@ template <int MR, bool AVX512, bool AVX2 = false>
     for (std::int64_t j = 0; j < nt; ++j)
         for (std::int64_t o = 0; o < nk; o += lanes)
             transform_output(q, a, img, t0 + j, k0 + o, std::min<std::int64_t>(lanes, nk - o),
-                             m + j * ldc + o, q.tb * ldc);
+                             m + j * ldc + o, q.m_stride(ldc));
 }
 
 // The same code compiled for three instruction sets; the vectoriser widens the lane loops.
@@ -650,8 +664,8 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
     const job_fn fn = s.isa == isa_avx512 ? job_avx512 : s.isa == isa_avx2 ? job_avx2 : job_generic;
     const auto v_size =
-        static_cast<std::size_t>(36 * q.c * q.tb + guard_before + padded_floats(q) + guard_after);
-    const auto m_size = static_cast<std::size_t>(36 * q.kb * q.tb);
+        static_cast<std::size_t>(36 * q.v_stride() + guard_before + padded_floats(q) + guard_after);
+    const auto m_size = static_cast<std::size_t>(36 * q.m_stride(q.kb));
     c.host.parallel_for(0, q.n * q.tile_blocks * q.k_blocks, [&](std::int64_t job) {
         // Per thread, grown once to the largest layer (a job runs no nested parallel work).
         thread_local std::vector<float> v, m;
