@@ -63,12 +63,14 @@ template <int MR, class At>
     }
 }
 
-// The rest of tile_epilogue after the vector part: other activations, one float at a time.
-template <int MR, int W>
-[[gnu::always_inline]] inline void finish_scalar(float* c, std::int64_t ldc, const tile_epilogue* e) {
+// The rest of tile_epilogue after the vector part: other activations, one float at a time,
+// on the first w columns of MR rows.
+template <int MR>
+[[gnu::always_inline]] inline void finish_scalar(float* c, std::int64_t ldc, const tile_epilogue* e,
+                                                 int w) {
     if (!e || e->act == act_fn::none || e->act == act_fn::relu || e->act == act_fn::relu6) return;
     for (int r = 0; r < MR; ++r)
-        for (int j = 0; j < W; ++j) c[r * ldc + j] = activate(e->act, c[r * ldc + j]);
+        for (int j = 0; j < w; ++j) c[r * ldc + j] = activate(e->act, c[r * ldc + j]);
 }
 
 template <int MR>
@@ -106,7 +108,7 @@ template <int MR>
         _mm512_storeu_ps(cr, c0[r]);
         _mm512_storeu_ps(cr + 16, c1[r]);
     }
-    finish_scalar<MR, 32>(c, ldc, e);
+    finish_scalar<MR>(c, ldc, e, 32);
 }
 
 // AVX2 has 16 registers: 16 of the panel's 32 channels per pass, two passes.
@@ -122,41 +124,41 @@ template <int MR, class At>
     }
 }
 
+// One 8-float vector of an AVX2 tile's row: c = x, or c + x when accumulating, then the
+// epilogue's vector part as store_avx512 applies it (the row's bias, the residual at res, relu or
+// relu6; each null or none when not applied, read out of tile_epilogue once per tile by the
+// caller, since a store to C could alias it); with a mask, only its lanes are loaded and stored. Masked stores are microcoded on AMD Zen (one
+// every 10-20 cycles: Winograd's 56x56 layers took 1.15-1.2x the time with them), so whole
+// vectors take plain ones.
+[[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline void store8_avx2(
+    __m256 x, float* c, bool accumulate, const float* bias, const float* res, act_fn act,
+    const __m256i* mask = nullptr) {
+    if (accumulate) x = _mm256_add_ps(mask ? _mm256_maskload_ps(c, *mask) : _mm256_loadu_ps(c), x);
+    if (bias) x = _mm256_add_ps(x, _mm256_set1_ps(*bias));
+    if (res) x = _mm256_add_ps(x, mask ? _mm256_maskload_ps(res, *mask) : _mm256_loadu_ps(res));
+    // max(0, v) and min(6, v) return v when it is NaN, as std::max(v, 0) does.
+    if (act == act_fn::relu || act == act_fn::relu6) x = _mm256_max_ps(_mm256_setzero_ps(), x);
+    if (act == act_fn::relu6) x = _mm256_min_ps(_mm256_set1_ps(6.0f), x);
+    if (mask)
+        _mm256_maskstore_ps(c, *mask, x);
+    else
+        _mm256_storeu_ps(c, x);
+}
+
+// The tile's store: h, the pass's first column within the tile (for the residual).
 template <int MR>
 [[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline void store_avx2(
     __m256 (&c0)[MR], __m256 (&c1)[MR], float* c, std::int64_t ldc, bool accumulate,
     const tile_epilogue* e = nullptr, std::int64_t h = 0) {
-    const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.0f);
+    const float *bias = e ? e->bias : nullptr, *res = e ? e->res : nullptr;
+    const act_fn act = e ? e->act : act_fn::none;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-        float* cr = c + r * ldc;
-        if (accumulate) {
-            c0[r] = _mm256_add_ps(_mm256_loadu_ps(cr), c0[r]);
-            c1[r] = _mm256_add_ps(_mm256_loadu_ps(cr + 8), c1[r]);
-        }
-        if (e) {  // as store_avx512; h: the pass's first column within the tile
-            if (e->bias) {
-                const __m256 b = _mm256_set1_ps(e->bias[r]);
-                c0[r] = _mm256_add_ps(c0[r], b);
-                c1[r] = _mm256_add_ps(c1[r], b);
-            }
-            if (e->res) {
-                c0[r] = _mm256_add_ps(c0[r], _mm256_loadu_ps(e->res + r * ldc + h));
-                c1[r] = _mm256_add_ps(c1[r], _mm256_loadu_ps(e->res + r * ldc + h + 8));
-            }
-            if (e->act == act_fn::relu || e->act == act_fn::relu6) {
-                c0[r] = _mm256_max_ps(zero, c0[r]);
-                c1[r] = _mm256_max_ps(zero, c1[r]);
-            }
-            if (e->act == act_fn::relu6) {
-                c0[r] = _mm256_min_ps(six, c0[r]);
-                c1[r] = _mm256_min_ps(six, c1[r]);
-            }
-        }
-        _mm256_storeu_ps(cr, c0[r]);
-        _mm256_storeu_ps(cr + 8, c1[r]);
+        const float *b = bias ? bias + r : nullptr, *rr = res ? res + r * ldc + h : nullptr;
+        store8_avx2(c0[r], c + r * ldc, accumulate, b, rr, act);
+        store8_avx2(c1[r], c + r * ldc + 8, accumulate, b, rr ? rr + 8 : nullptr, act);
     }
-    finish_scalar<MR, 16>(c, ldc, e);
+    finish_scalar<MR>(c, ldc, e, 16);
 }
 
 template <int MR, class At>
@@ -293,24 +295,16 @@ template <int MR, int NV>
         }
     }
     const __m256i mask[2] = {first8(n), first8(n - 8)};
-    const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.0f);
+    const float *bias = e ? e->bias : nullptr, *res = e ? e->res : nullptr;
+    const act_fn act = e ? e->act : act_fn::none;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
         for (int v = 0; v < NV; ++v) {
             const std::int64_t at = r * ldc + h + 8 * v;
-            __m256 x = acc[v][r];
-            if (accumulate) x = _mm256_add_ps(_mm256_maskload_ps(c + at, mask[v]), x);
-            if (e) {
-                if (e->bias) x = _mm256_add_ps(x, _mm256_set1_ps(e->bias[r]));
-                if (e->res) x = _mm256_add_ps(x, _mm256_maskload_ps(e->res + at, mask[v]));
-                if (e->act == act_fn::relu || e->act == act_fn::relu6) x = _mm256_max_ps(zero, x);
-                if (e->act == act_fn::relu6) x = _mm256_min_ps(six, x);
-            }
-            _mm256_maskstore_ps(c + at, mask[v], x);
+            store8_avx2(acc[v][r], c + at, accumulate, bias ? bias + r : nullptr,
+                        res ? res + at : nullptr, act, n - 8 * v >= 8 ? nullptr : &mask[v]);
         }
-    if (!e || e->act == act_fn::none || e->act == act_fn::relu || e->act == act_fn::relu6) return;
-    for (int r = 0; r < MR; ++r)
-        for (int j = h; j < h + std::min(n, 8 * NV); ++j) c[r * ldc + j] = activate(e->act, c[r * ldc + j]);
+    finish_scalar<MR>(c + h, ldc, e, std::min(n, 8 * NV));
 }
 
 // AVX2, a last pixel panel `width` < 32 columns wide, straight into C (no tile copied in and
