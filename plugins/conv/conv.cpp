@@ -173,13 +173,14 @@ struct conv_layer {
         const geometry g = geometry_of(p, in[0]);
         return g.n * g.oc * g.oh * g.ow * (g.c / p.groups) * p.kernel[0] * p.kernel[1];
     }
-    // The shared im2col or A packing of the path prepare() will pick; Winograd needs none.
+    // The shared im2col, A packing or Winograd input transform of the path prepare() will pick.
     static std::uint64_t workspace(const params& p, std::span<const sdk::shape> in) {
         const geometry g = geometry_of(p, in[0]);
         const algo mode = algo_from_env();
-        if (winograd_applies(p, g, mode)) return 0;
         std::int64_t floats = tiling_of(p, g).shared_floats();
-        if (rows_applies(p, g, mode))
+        if (winograd_applies(p, g, mode))
+            floats = winograd_workspace_floats(g);
+        else if (rows_applies(p, g, mode))
             floats = rows_workspace_floats(p, g);
         else if (pointwise_applies(p, g, mode))
             floats = pointwise_workspace_floats(p, g);

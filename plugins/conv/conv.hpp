@@ -180,6 +180,9 @@ bool winograd_applies(const params& p, const geometry& g, algo mode);
 void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s);
 // Runs the conv by Winograd and returns true, or returns false (not prepared for this input).
 bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c);
+// The workspace winograd_run needs: where output channels are split over jobs (few tiles),
+// every tile block's transformed input, made once for all of them.
+std::int64_t winograd_workspace_floats(const geometry& g);
 
 // Convs over at most 4 input channels on AVX-512 (cpu/rows.cpp): output rows vectorised over
 // pixels, the input split into stride phases in the workspace. Empty `a` = not this path.

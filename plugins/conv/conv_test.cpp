@@ -174,11 +174,14 @@ TEST_CASE("conv: Winograd matches direct convolution on odd sizes, pads 0-2 and 
           "[conv][cpu][winograd]") {
     const scoped_env algo("CNNKIT_CONV_ALGO", "winograd");
     // {n, c, k, h, w, top, left, bottom, right}: outputs not multiples of 4 (partial edge tiles),
-    // C and K not multiples of 16, more tiles than one block (56x56), asymmetric pads.
+    // C and K not multiples of 16, more tiles than one block (56x56), asymmetric pads; few
+    // tiles with output channels split over jobs, which share one input transform made first
+    // in chunks of 32 channels (two images, 40 channels: a chunk of 32 and one of 8).
     const struct { int n, c, k, h, w, pt, pl, pb, pr; } cases[] = {
         {1, 3, 5, 3, 3, 0, 0, 0, 0},     {2, 17, 19, 9, 7, 1, 1, 1, 1},
         {1, 33, 20, 13, 11, 2, 2, 2, 2}, {1, 16, 48, 6, 10, 0, 1, 2, 0},
-        {1, 24, 40, 56, 57, 1, 1, 1, 1}, {1, 70, 35, 5, 21, 2, 0, 1, 2}};
+        {1, 24, 40, 56, 57, 1, 1, 1, 1}, {1, 70, 35, 5, 21, 2, 0, 1, 2},
+        {2, 40, 70, 14, 14, 1, 1, 1, 1}};
     for (const char* isa : {"generic", "avx2", "best"}) {
         const scoped_env target("CNNKIT_CONV_ISA", isa);
         for (const auto& k : cases) {

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 // GCC 12 warns that the AVX-512 mask builtins' _mm512_undefined_ps() operand "may be used
 // uninitialized" (GCC bug 105593) once they are inlined here; it is never read.
@@ -129,7 +131,7 @@ std::int64_t padded_floats(const layout& q) {
 template <int MR>
 [[gnu::always_inline]] inline void transform_input(const layout& q, const float* x,
                                                    std::int64_t t0, std::int64_t nt, float* v,
-                                                   float* buf) {
+                                                   float* buf, std::int64_t c0, std::int64_t c1) {
     const padded_rows pr = rows_of(q, t0, nt);
     std::int32_t offs[64];  // each tile's patch corner in buf; spare lanes read tile t0
     for (std::int64_t j = 0; j < round_up(nt, lanes); ++j) {
@@ -137,7 +139,7 @@ template <int MR>
         offs[j] = static_cast<std::int32_t>((t / q.tiles_x - pr.tile_row0) * 4 * pr.width +
                                             t % q.tiles_x * 4);
     }
-    for (std::int64_t ci = 0; ci < q.c; ++ci) {
+    for (std::int64_t ci = c0; ci < c1; ++ci) {
         pad_rows(q, pr, x + ci * q.h * q.w, buf);
         for (std::int64_t j0 = 0; j0 < nt; j0 += lanes) {
             const std::int32_t* off = offs + j0;
@@ -272,14 +274,15 @@ inline void group_tiles(const layout& q, const padded_rows& pr, std::int64_t t0,
 
 template <int MR>
 __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void transform_input_avx512(const layout& q, const float* x, std::int64_t t0,
-                                        std::int64_t nt, float* v, float* buf) {
+                                        std::int64_t nt, float* v, float* buf, std::int64_t c0,
+                                        std::int64_t c1) {
     const padded_rows pr = rows_of(q, t0, nt);
     float* rows = buf + guard_before;
     tile_groups gr;
     group_tiles(q, pr, t0, nt, buf, gr);
     const segment* segs = gr.segs;
     const int* first = gr.first;
-    for (std::int64_t ci = 0; ci < q.c; ++ci) {
+    for (std::int64_t ci = c0; ci < c1; ++ci) {
         pad_rows_avx512(q, pr, x + ci * q.h * q.w, rows);
         for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g) {
             __m512 h[6][6];  // h[r][j]: patch row r after the column transform
@@ -339,7 +342,8 @@ WINO_AVX2 void patch_row8(const float* s, __m256 (&p)[6]) {
 template <int MR>
 __attribute__((target("avx2,fma"))) void transform_input_avx2(const layout& q, const float* x,
                                                               std::int64_t t0, std::int64_t nt,
-                                                              float* v, float* buf) {
+                                                              float* v, float* buf,
+                                                              std::int64_t c0, std::int64_t c1) {
     static_assert(MR == 4, "two 4-tile blocks per register");
     const padded_rows pr = rows_of(q, t0, nt);
     float* rows = buf + guard_before;
@@ -349,7 +353,7 @@ __attribute__((target("avx2,fma"))) void transform_input_avx2(const layout& q, c
     const int* first = gr.first;
     const __m256i tile_of = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);  // lane x's tile
     const __m256i in_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // tile t's lane
-    for (std::int64_t ci = 0; ci < q.c; ++ci) {
+    for (std::int64_t ci = c0; ci < c1; ++ci) {
         pad_rows(q, pr, x + ci * q.h * q.w, rows);
         for (std::int64_t j0 = 0, g = 0; j0 < nt; j0 += lanes, ++g)
             for (int half = 0; half < 2 && j0 + 8 * half < nt; ++half) {
@@ -390,6 +394,10 @@ struct job_args {
     const micro_kernels* mk;
     const float *x, *u, *bias, *res;
     float* y;
+    // Every tile block's transformed input (36 x v_stride floats each, image by image), made
+    // once by the first pass when output channels are split over jobs; null: each job makes
+    // its own.
+    float* shared;
 };
 
 // Output channels [o0, o0 + nl) (nl <= lanes) of tile t from the products m (m[xi * mstride + l]
@@ -548,6 +556,35 @@ __attribute__((target("avx2,fma"))) void output_tiles_avx2(const layout& q, cons
                                   m + j * ldc + o, q.m_stride(ldc));
 }
 
+// Input channels [c0, c1) of tile block tblk of image img, transformed into v (`buf`: the
+// padded rows' scratch).
+template <int MR, bool AVX512, bool AVX2>
+[[gnu::always_inline]] inline void transform_block(const layout& q, const job_args& a,
+                                                   std::int64_t img, std::int64_t tblk,
+                                                   std::int64_t c0, std::int64_t c1, float* v,
+                                                   float* buf) {
+    const std::int64_t t0 = q.first_tile(tblk), nt = q.tiles_in(tblk);
+    const float* x = a.x + img * q.c * q.h * q.w;
+    if constexpr (AVX512)
+        transform_input_avx512<MR>(q, x, t0, nt, v, buf, c0, c1);
+    else if constexpr (AVX2)
+        transform_input_avx2<MR>(q, x, t0, nt, v, buf, c0, c1);
+    else
+        transform_input<MR>(q, x, t0, nt, v, buf, c0, c1);
+}
+
+// The first pass when jobs share the input transform: task t is channel chunk t % chunks of
+// tile block t / chunks (image by image) into a.shared.
+constexpr std::int64_t shared_chunk = 32;  // input channels per task
+template <int MR, bool AVX512, bool AVX2 = false>
+[[gnu::always_inline]] inline void run_shared(const layout& q, const job_args& a, std::int64_t t,
+                                              float* buf) {
+    const std::int64_t chunks = (q.c + shared_chunk - 1) / shared_chunk, c0 = t % chunks * shared_chunk;
+    const std::int64_t block = t / chunks, img = block / q.tile_blocks, tblk = block % q.tile_blocks;
+    transform_block<MR, AVX512, AVX2>(q, a, img, tblk, c0, std::min(q.c, c0 + shared_chunk),
+                                      a.shared + block * 36 * q.v_stride(), buf);
+}
+
 // One job: input transform, the 36 products on the micro-kernels (tiles broadcast, output
 // channels in the vector lanes), output transform. `v` and `m` are the caller's scratch.
 template <int MR, bool AVX512, bool AVX2 = false>
@@ -560,12 +597,10 @@ template <int MR, bool AVX512, bool AVX2 = false>
     const std::int64_t panels = (q.k + pack_nr - 1) / pack_nr, pa = k0 / pack_nr;
     const std::int64_t pn = (nk + pack_nr - 1) / pack_nr, ldc = pn * pack_nr;
     const std::int64_t blocks = (nt + MR - 1) / MR;
-    if constexpr (AVX512)
-        transform_input_avx512<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.v_stride());
-    else if constexpr (AVX2)
-        transform_input_avx2<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.v_stride());
+    if (a.shared)
+        v = a.shared + (img * q.tile_blocks + tblk) * 36 * q.v_stride();
     else
-        transform_input<MR>(q, a.x + img * q.c * q.h * q.w, t0, nt, v, v + 36 * q.v_stride());
+        transform_block<MR, AVX512, AVX2>(q, a, img, tblk, 0, q.c, v, v + 36 * q.v_stride());
     const auto kernel = a.mk->fn[MR];
     for (int xi = 0; xi < 36; ++xi)
         for (std::int64_t pl = 0; pl < pn; ++pl) {
@@ -596,6 +631,18 @@ job_avx512(const layout& q, const job_args& a, std::int64_t job, float* v, float
 __attribute__((target("avx2,fma"))) void job_avx2(const layout& q, const job_args& a,
                                                   std::int64_t job, float* v, float* m) {
     run_job<4, false, true>(q, a, job, v, m);
+}
+using shared_fn = void (*)(const layout&, const job_args&, std::int64_t, float*);
+__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void
+shared_avx512(const layout& q, const job_args& a, std::int64_t t, float* buf) {
+    run_shared<8, true>(q, a, t, buf);
+}
+__attribute__((target("avx2,fma"))) void shared_avx2(const layout& q, const job_args& a,
+                                                     std::int64_t t, float* buf) {
+    run_shared<4, false, true>(q, a, t, buf);
+}
+void shared_generic(const layout& q, const job_args& a, std::int64_t t, float* buf) {
+    run_shared<4, false>(q, a, t, buf);
 }
 void job_generic(const layout& q, const job_args& a, std::int64_t job, float* v, float* m) {
     run_job<4, false>(q, a, job, v, m);
@@ -661,19 +708,37 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
     const layout q = layout_of(g);
     const job_args a{&p, &micro_kernels_for(s.isa), c.in(0).f32(), s.u.data(),
                      p.bias ? c.w(1).f32() : nullptr,
-                     p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
-    const job_fn fn = s.isa == isa_avx512 ? job_avx512 : s.isa == isa_avx2 ? job_avx2 : job_generic;
+                     p.residual ? c.in(1).f32() : nullptr, c.out(0).f32(),
+                     q.k_blocks > 1 ? static_cast<float*>(c.workspace) : nullptr};
+    const bool avx512 = s.isa == isa_avx512, avx2 = s.isa == isa_avx2;
+    const job_fn fn = avx512 ? job_avx512 : avx2 ? job_avx2 : job_generic;
     const auto v_size =
         static_cast<std::size_t>(36 * q.v_stride() + guard_before + padded_floats(q) + guard_after);
     const auto m_size = static_cast<std::size_t>(36 * q.m_stride(q.kb));
-    c.host.parallel_for(0, q.n * q.tile_blocks * q.k_blocks, [&](std::int64_t job) {
-        // Per thread, grown once to the largest layer (a job runs no nested parallel work).
+    // Per thread, grown once to the largest layer (a job runs no nested parallel work).
+    const auto scratch = [&]() -> std::pair<float*, float*> {
         thread_local std::vector<float> v, m;
         if (v.size() < v_size) v.resize(std::max<std::size_t>(v_size, 1 << 20));
         if (m.size() < m_size) m.resize(std::max<std::size_t>(m_size, 36 * 8192));
-        fn(q, a, job, v.data(), m.data());
+        return {v.data(), m.data()};
+    };
+    if (a.shared) {
+        const shared_fn first = avx512 ? shared_avx512 : avx2 ? shared_avx2 : shared_generic;
+        const std::int64_t chunks = (q.c + shared_chunk - 1) / shared_chunk;
+        c.host.parallel_for(0, q.n * q.tile_blocks * chunks, [&](std::int64_t t) {
+            first(q, a, t, scratch().first + 36 * q.v_stride());
+        });
+    }
+    c.host.parallel_for(0, q.n * q.tile_blocks * q.k_blocks, [&](std::int64_t job) {
+        const auto [v, m] = scratch();
+        fn(q, a, job, v, m);
     });
     return true;
+}
+
+std::int64_t winograd_workspace_floats(const geometry& g) {
+    const layout q = layout_of(g);
+    return q.k_blocks > 1 ? q.n * q.tile_blocks * 36 * q.v_stride() : 0;
 }
 
 }  // namespace cnnkit::plugins::conv
