@@ -398,23 +398,39 @@ __attribute__((target("avx512f,fma"))) void direct_avx512(const taps& t, const f
     store_avx512<MR>(c0, c1, c, ldc, accumulate);
 }
 
-template <int MR, int SW, int SPLIT = 0>
-__attribute__((target("avx2,fma"))) void direct_avx2(const taps& t, const float* in,
-                                                     const float* b, float* c, std::int64_t ldc,
-                                                     bool accumulate) {
+// K > 0: a K x K kernel, its taps unrolled; K = 0: t.kh x t.kw.
+template <int MR, int SW, int SPLIT, int K>
+[[gnu::always_inline]] __attribute__((target("avx2,fma"))) inline void direct_avx2_taps(
+    const taps& t, const float* in, const float* b, float* c, std::int64_t ldc, bool accumulate) {
+    const std::int64_t kh = K ? K : t.kh, kw = K ? K : t.kw;
     for (int h = 0; h < NR; h += 16) {
         __m256 c0[MR], c1[MR];
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
         const float* bk = b + h;
         for (std::int64_t ci = 0; ci < t.channels; ++ci)
-            for (std::int64_t ky = 0; ky < t.kh; ++ky)
-                for (std::int64_t kx = 0; kx < t.kw; ++kx, bk += NR) {
+#pragma GCC unroll 3
+            for (std::int64_t ky = 0; ky < kh; ++ky)
+#pragma GCC unroll 3
+                for (std::int64_t kx = 0; kx < kw; ++kx, bk += NR) {
                     const float* s = in + ci * t.plane + ky * t.dy + kx * t.dx;
                     fma_avx2<MR>([&](int r) { return pixel<SW, SPLIT>(t, s, r); }, bk, c0, c1);
                 }
         store_avx2<MR>(c0, c1, c + h, ldc, accumulate);
     }
+}
+
+template <int MR, int SW, int SPLIT = 0>
+__attribute__((target("avx2,fma"))) void direct_avx2(const taps& t, const float* in,
+                                                     const float* b, float* c, std::int64_t ldc,
+                                                     bool accumulate) {
+    // 3x3 with its nine taps unrolled: the loops' control and address arithmetic were a fifth
+    // of the instructions per tap (7x7 3x3s: 0.83-0.87x the time). Unrolled rows of the stems'
+    // 7x7 read 1.02-1.16x.
+    if (t.kh == 3 && t.kw == 3)
+        direct_avx2_taps<MR, SW, SPLIT, 3>(t, in, b, c, ldc, accumulate);
+    else
+        direct_avx2_taps<MR, SW, SPLIT, 0>(t, in, b, c, ldc, accumulate);
 }
 
 template <int MR, int SW>
