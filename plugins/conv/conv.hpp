@@ -203,6 +203,28 @@ struct prepared {
     packed_weights packed;
 };
 
+// Transposes an 8 x 8 block held as 8 rows (row i, float j -> row j, float i).
+[[gnu::always_inline]] __attribute__((target("avx2"))) inline void transpose8(__m256* r) {
+    __m256 t[8], u[8];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; ++i) {  // rows 4i .. 4i + 3, columns (c, c + 4) for c < 4
+        u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[c + 4] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
 // Transposes a 16 x 16 block held as 16 rows (row i, float j -> row j, float i).
 [[gnu::always_inline]] __attribute__((target("avx512f"))) inline void transpose16(__m512 (&r)[16]) {
     // Every loop fully unrolled, so that the arrays live in registers (rolled, GCC kept them on

@@ -152,6 +152,7 @@ const float* input_of(const job_args& a, std::int64_t sj) {
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")
 #endif
 #define PACKED_AVX512 1
+#define PACKED_AVX2 0
 namespace avx512 {
 #include "packed_job.inc"
 }  // namespace avx512
@@ -165,9 +166,13 @@ namespace avx512 {
 #pragma GCC target("avx2,fma")
 #endif
 #define PACKED_AVX512 0
+#undef PACKED_AVX2
+#define PACKED_AVX2 1
 namespace avx2 {
 #include "packed_job.inc"
 }  // namespace avx2
+#undef PACKED_AVX2
+#define PACKED_AVX2 0
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -177,6 +182,7 @@ namespace generic {
 #include "packed_job.inc"
 }  // namespace generic
 #undef PACKED_AVX512
+#undef PACKED_AVX2
 
 using job_fn = void (*)(const job_args&, std::int64_t, float*);
 using pack_fn = void (*)(const job_args&, std::int64_t, std::int64_t);

@@ -486,25 +486,6 @@ __attribute__((target("avx512f,avx512vl,avx512dq,fma"))) void output_tiles_avx51
                                     m + j * ldc + o, q.m_stride(ldc));
 }
 
-// r[i][j] = r[j][i] for 8 x 8 floats.
-WINO_AVX2 void transpose8(__m256* r) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 4; ++i) {
-        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 2; ++i) {  // rows 4i .. 4i + 3, columns (c, c + 4) for c < 4
-        u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int c = 0; c < 4; ++c) {
-        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
-        r[c + 4] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
-    }
-}
-
 // transform_output for AVX2, for no activation, relu and relu6, 8 channels (nl <= 8) at a time:
 // the 8 channels' 4x4 results are transposed so that each channel's rows are stored (and its
 // residual loaded) as 4-float vectors instead of one float at a time.
