@@ -11,9 +11,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <vector>
 
 namespace cnnkit::plugins::conv {
+
+// Allocates on cache lines: the kernels load 32-float rows of packed filters and scratch as
+// whole vectors, and std::allocator's blocks start 16 bytes past a line (glibc), so that every
+// other AVX2 load of such a row crossed two lines.
+template <class T>
+struct line_allocator {
+    using value_type = T;
+    line_allocator() = default;
+    template <class U>
+    line_allocator(const line_allocator<U>&) {}
+    T* allocate(std::size_t n) {
+        return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+    }
+    void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
+    template <class U>
+    bool operator==(const line_allocator<U>&) const { return true; }
+};
+template <class T>
+using line_vector = std::vector<T, line_allocator<T>>;
 
 enum class act_fn : std::uint8_t { none, relu, relu6, tanh, sigmoid };  // fused activation
 enum class auto_pad_mode : std::uint8_t { explicit_pads, same_upper, same_lower, valid };
@@ -132,7 +152,7 @@ const direct_kernels& direct_kernels_for(std::int32_t isa);
 // The GEMM path with filters packed at load into 32-channel panels (cpu/packed.cpp); empty `b` = this
 // conv takes the im2col path (conv.cpp).
 struct packed_weights {
-    std::vector<float> b;  // [group][K block][panel][kc][32], channels past the group's end zero
+    line_vector<float> b;  // [group][K block][panel][kc][32], channels past the group's end zero
     std::int64_t groups = 0, ocg = 0, kk = 0, panels = 0;
     std::int32_t isa = 0;
     bool pointwise = false;  // `b` holds pointwise.cpp's layout instead
@@ -172,7 +192,11 @@ bool packed_run(const params& p, const packed_weights& s, const sdk::call& c);
 // transformed once by winograd_prepare (empty `u` = this conv takes a GEMM path), live in the
 // layer object.
 struct winograd_weights {
-    std::vector<float> u;  // [36][32-channel panel][in_channels][32]: G g G^T per filter
+    // [36][32-channel panel][in_channels][32]: G g G^T per filter, from u.data() + u_skip. On
+    // AVX2 they start 16 bytes past a cache line: line-aligned, a chain of ResNet's 14x14 3x3s
+    // took 1.11-1.20x the time (AMD Zen 3; +16 or +48 bytes equal, +32 in between).
+    line_vector<float> u;
+    std::int64_t u_skip = 0;
     std::int64_t k = 0, c = 0;
     std::int32_t isa = 0;  // which compiled transform code runs (winograd.cpp)
 };
@@ -187,7 +211,7 @@ std::int64_t winograd_workspace_floats(const geometry& g);
 // Convs over at most 4 input channels on AVX-512 (cpu/rows.cpp): output rows vectorised over
 // pixels, the input split into stride phases in the workspace. Empty `a` = not this path.
 struct rows_weights {
-    std::vector<float> a;               // [8-channel block][tap][8]
+    line_vector<float> a;               // [8-channel block][tap][8]
     std::vector<std::int64_t> taps;     // per tap: its offset in an image's phase planes
     std::int64_t c = 0, h = 0, w = 0;   // the input extents they were prepared for
 };

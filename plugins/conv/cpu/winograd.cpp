@@ -664,7 +664,9 @@ void winograd_prepare(const params& p, const sdk::shape& in, const float* w, win
     s.k = q.k, s.c = q.c;
     s.isa = isa_for_cpu();
     const std::int64_t panels = (q.k + pack_nr - 1) / pack_nr;
-    s.u.assign(static_cast<std::size_t>(36 * panels * pack_nr * q.c), 0.0f);
+    s.u_skip = s.isa == isa_avx2 ? 4 : 0;
+    s.u.assign(static_cast<std::size_t>(s.u_skip + 36 * panels * pack_nr * q.c), 0.0f);
+    float* u = s.u.data() + s.u_skip;
     for (std::int64_t o = 0; o < q.k; ++o)
         for (std::int64_t ci = 0; ci < q.c; ++ci) {
             const float* f = w + (o * q.c + ci) * 9;
@@ -676,7 +678,7 @@ void winograd_prepare(const params& p, const sdk::shape& in, const float* w, win
                 for (int j = 0; j < 6; ++j) {
                     double acc = 0;  // (G f G^T)[i][j]
                     for (int r = 0; r < 3; ++r) acc += gf[i][r] * g[j][r];
-                    s.u[(((i * 6 + j) * panels + o / pack_nr) * q.c + ci) * pack_nr +
+                    u[(((i * 6 + j) * panels + o / pack_nr) * q.c + ci) * pack_nr +
                         o % pack_nr] = static_cast<float>(acc);
                 }
         }
@@ -687,7 +689,7 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
     const geometry g = geometry_of(p, c.in(0).shape());
     if (g.c != s.c || g.oc != s.k) return false;
     const layout q = layout_of(g);
-    const job_args a{&p, &micro_kernels_for(s.isa), c.in(0).f32(), s.u.data(),
+    const job_args a{&p, &micro_kernels_for(s.isa), c.in(0).f32(), s.u.data() + s.u_skip,
                      p.bias ? c.w(1).f32() : nullptr,
                      p.residual ? c.in(1).f32() : nullptr, c.out(0).f32(),
                      q.k_blocks > 1 ? static_cast<float*>(c.workspace) : nullptr};
@@ -698,7 +700,7 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
     const auto m_size = static_cast<std::size_t>(36 * q.m_stride(q.kb));
     // Per thread, grown once to the largest layer (a job runs no nested parallel work).
     const auto scratch = [&]() -> std::pair<float*, float*> {
-        thread_local std::vector<float> v, m;
+        thread_local line_vector<float> v, m;
         if (v.size() < v_size) v.resize(std::max<std::size_t>(v_size, 1 << 20));
         if (m.size() < m_size) m.resize(std::max<std::size_t>(m_size, 36 * 8192));
         return {v.data(), m.data()};
