@@ -102,3 +102,63 @@ TEST_CASE("gemm: declines when asked for no kernel or one this CPU lacks", "[gem
     if (gemm::detected() != gemm::isa::avx512)
         REQUIRE_FALSE(gemm::sgemm_nn(gemm::isa::avx512, 1, 1, 1, 1, &a, 1, &b, 1, 0, &c, 1));
 }
+
+TEST_CASE("gemm: own GEMV matches a double reference on odd sizes, strides, alpha and beta",
+          "[gemm]") {
+    if (gemm::detected() == gemm::isa::none) {
+        WARN("no AVX2/AVX-512 on this CPU: nothing to test");
+        return;
+    }
+    // n around the 4-row blocks, k around the vector widths (8 and 16, 16 and 32) and the tails.
+    const std::int64_t ns[] = {1, 3, 4, 5, 9, 130};
+    const std::int64_t ks[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 300, 9216};
+    const struct { float alpha, beta; } scales[] = {{1, 0}, {1, 1}, {2.5f, 0}, {0.5f, -1.5f}};
+    for (gemm::isa isa : isas())
+        for (std::int64_t n : ns)
+            for (std::int64_t k : ks)
+                for (const auto& s : scales) {
+                    const std::int64_t ldw = k + 3;
+                    const auto w = random(n * ldw, 6), x = random(k, 7);
+                    std::vector<float> y = random(n + 1, 8);
+                    if (s.beta == 0)  // beta == 0 must ignore y entirely, NaN included
+                        for (float& v : y) v = std::numeric_limits<float>::quiet_NaN();
+                    const std::vector<float> y0 = y;
+                    REQUIRE(gemm::sgemv_rows(isa, n, k, s.alpha, w.data(), ldw, x.data(), s.beta,
+                                             y.data()));
+                    for (std::int64_t i = 0; i < n; ++i) {
+                        double want = 0, mag = 0;
+                        for (std::int64_t p = 0; p < k; ++p) {
+                            want += double(w[i * ldw + p]) * x[p];
+                            mag += std::abs(double(w[i * ldw + p]) * x[p]);
+                        }
+                        want *= s.alpha;
+                        if (s.beta != 0) want += double(s.beta) * y0[i];
+                        INFO("isa " << int(isa) << " n " << n << " k " << k << " alpha "
+                                    << s.alpha << " beta " << s.beta << " row " << i);
+                        REQUIRE(std::abs(y[i] - want) <= 1e-5 * (std::abs(s.alpha) * mag + 2));
+                    }
+                    // The element past the last row is never written.
+                    REQUIRE((y[n] == y0[n] || (std::isnan(y[n]) && std::isnan(y0[n]))));
+                }
+}
+
+TEST_CASE("gemm: a GEMV row's result does not depend on which rows are computed with it",
+          "[gemm]") {
+    if (gemm::detected() == gemm::isa::none) {
+        WARN("no AVX2/AVX-512 on this CPU: nothing to test");
+        return;
+    }
+    const std::int64_t n = 37, k = 1001;
+    const auto w = random(n * k, 9), x = random(k, 10);
+    for (gemm::isa isa : isas()) {
+        std::vector<float> whole(n), tiled(n);
+        REQUIRE(gemm::sgemv_rows(isa, n, k, 1, w.data(), k, x.data(), 0, whole.data()));
+        for (std::int64_t i0 = 0; i0 < n; i0 += 6)  // blocks of 6: 4 + 1 + 1 rows
+            REQUIRE(gemm::sgemv_rows(isa, std::min<std::int64_t>(6, n - i0), k, 1,
+                                     w.data() + i0 * k, k, x.data(), 0, tiled.data() + i0));
+        REQUIRE(whole == tiled);
+    }
+    float w1 = 1, x1 = 1, y1 = 5;
+    REQUIRE_FALSE(gemm::sgemv_rows(gemm::isa::none, 1, 1, 1, &w1, 1, &x1, 0, &y1));
+    REQUIRE(y1 == 5);
+}

@@ -48,6 +48,18 @@ void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int6
             for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] *= beta;
         return;
     }
+    // Own micro-kernels where they beat OpenBLAS (bench/gemm_bench.cpp): neither operand
+    // transposed, at least a few rows, and weight rows not a multiple of 4 KiB apart (ours reads
+    // them in place: 12 such rows share one L1 set and evict each other; OpenBLAS packs them).
+    // CNNKIT_GEMM=openblas forces OpenBLAS (for comparisons).
+    static const gemm::isa own = [] {
+        const char* e = std::getenv("CNNKIT_GEMM");
+        return e && std::strcmp(e, "openblas") == 0 ? gemm::isa::none : gemm::detected();
+    }();
+    // A row times rows of weights (batch-1 fc): our own GEMV. OpenBLAS's took 1.09x the time
+    // on AlexNet's fc6 at 1 thread, 1.28x at 2 (AMD Zen 3).
+    if (m == 1 && n > 1 && tb && !ta && gemm::sgemv_rows(own, n, k, alpha, b, ldb, a, beta, c))
+        return;
     if (m == 1 && n > 1) {  // a row times a matrix: GEMV streams the matrix once
         if (tb)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n), static_cast<int>(k),
@@ -58,14 +70,6 @@ void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int6
                         b, static_cast<int>(ldb), a, ta ? static_cast<int>(lda) : 1, beta, c, 1);
         return;
     }
-    // Own micro-kernels where they beat OpenBLAS (bench/gemm_bench.cpp): neither operand
-    // transposed, at least a few rows, and weight rows not a multiple of 4 KiB apart (ours reads
-    // them in place: 12 such rows share one L1 set and evict each other; OpenBLAS packs them).
-    // CNNKIT_GEMM=openblas forces OpenBLAS (for comparisons).
-    static const gemm::isa own = [] {
-        const char* e = std::getenv("CNNKIT_GEMM");
-        return e && std::strcmp(e, "openblas") == 0 ? gemm::isa::none : gemm::detected();
-    }();
     if (!ta && !tb && m >= 4 && lda % 1024 != 0 &&
         gemm::sgemm_nn(own, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;

@@ -5,10 +5,14 @@ namespace cnnkit::kernel::gemm {
 namespace avx512 {
 void sgemm_nn(std::int64_t, std::int64_t, std::int64_t, float, const float*, std::int64_t,
               const float*, std::int64_t, float, float*, std::int64_t);
+void sgemv_rows(std::int64_t, std::int64_t, float, const float*, std::int64_t, const float*, float,
+                float*);
 }
 namespace avx2 {
 void sgemm_nn(std::int64_t, std::int64_t, std::int64_t, float, const float*, std::int64_t,
               const float*, std::int64_t, float, float*, std::int64_t);
+void sgemv_rows(std::int64_t, std::int64_t, float, const float*, std::int64_t, const float*, float,
+                float*);
 }
 
 isa detected() {
@@ -27,6 +31,13 @@ bool sgemm_nn(isa use, std::int64_t m, std::int64_t n, std::int64_t k, float alp
     if (use == isa::none || use > detected() || m <= 0 || n <= 0 || k <= 0) return false;
     (use == isa::avx512 ? avx512::sgemm_nn : avx2::sgemm_nn)(m, n, k, alpha, a, lda, b, ldb, beta,
                                                              c, ldc);
+    return true;
+}
+
+bool sgemv_rows(isa use, std::int64_t n, std::int64_t k, float alpha, const float* w,
+                std::int64_t ldw, const float* x, float beta, float* y) {
+    if (use == isa::none || use > detected() || n <= 0 || k <= 0) return false;
+    (use == isa::avx512 ? avx512::sgemv_rows : avx2::sgemv_rows)(n, k, alpha, w, ldw, x, beta, y);
     return true;
 }
 

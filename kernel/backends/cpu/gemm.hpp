@@ -21,4 +21,10 @@ bool sgemm_nn(isa use, std::int64_t m, std::int64_t n, std::int64_t k, float alp
               std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
               std::int64_t ldc);
 
+// y[i] = alpha * dot(row i of w (ldw apart), x) + beta * y[i] for i < n (beta 0: y is not read),
+// single-threaded: a batch-1 fully connected layer. A row's reduction order depends only on k.
+// Returns false (y untouched) when `use` is none or not supported by this CPU.
+bool sgemv_rows(isa use, std::int64_t n, std::int64_t k, float alpha, const float* w,
+                std::int64_t ldw, const float* x, float beta, float* y);
+
 }  // namespace cnnkit::kernel::gemm
