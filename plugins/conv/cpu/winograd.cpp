@@ -638,14 +638,13 @@ bool winograd_applies(const params& p, const geometry& g, algo mode) {
     const layout q = layout_of(g);
     // Measured on VGG-16, ResNet-18 and GoogLeNet layers (README, CPU speed): Winograd beats the
     // direct path (packed.cpp) by 1.2-1.8x from 56x56 outputs up, and by 1.25-1.45x on 28x28 from
-    // 32 input channels up (re-measured once the transforms were vectorised: it had tied at 128
-    // channels). It loses where tiles are few (14x14 and 7x7: the products become thin, the input
-    // transform is repeated per channel block and the transformed filters, 4x the weights, stream
-    // from memory) and on 28x28 at 16 input channels. On AVX2 (AMD EPYC, Zen 3) the direct
-    // kernels' 14-pixel rows leave MR = 4-5 of 6 rows busy, and Winograd wins at 14x14 (16
-    // tiles) too: 0.57-0.82x the time on ResNet-18/50, GoogLeNet and VGG-16 layers at 1 and 2
-    // threads; at 7x7 it still loses (1.1-1.25x).
-    const std::int64_t few_tiles = isa_for_cpu() == isa_avx512 ? 49 : 16;
+    // 32 input channels up. At 14x14 (16 tiles) it wins too since the products' rows were put a
+    // cache line apart and the input transform is shared between output-channel jobs:
+    // 0.70-0.83x the time on ResNet-18/50, GoogLeNet and VGG-16 layers at 1 and 2 threads on
+    // AVX-512 (Xeon, 2026-11-23), 0.57-0.82x on AVX2 (AMD EPYC, Zen 3). At 7x7 it loses
+    // (1.9x on AVX-512, 1.1-1.25x on AVX2: the products become thin and the transformed filters,
+    // 4x the weights, stream from memory), and on 28x28 at 16 input channels.
+    const std::int64_t few_tiles = 16;
     return mode == algo::winograd ||
            (q.c >= 16 && q.k >= 16 && (q.tiles >= 196 || (q.c >= 32 && q.tiles >= few_tiles)));
 }
