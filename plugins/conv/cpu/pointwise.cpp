@@ -267,10 +267,20 @@ void pack_generic(const job_args& a, std::int64_t image, std::int64_t k0, std::i
 // Smaller planes take the direct path (packed.cpp), which on AVX-512 reads each filter once
 // in 14-pixel two-row blocks; AVX2 has no such kernel, and its 7-pixel rows in blocks of 4 and
 // 3 read ResNet-50's layer4 filters (2-8 MiB) 14 times: here they take 0.5-0.8x the time.
+// On AVX-512, 14x14 planes (196 pixels: 6 B panels of 32 and one of 4, so 12.5% of the FMAs
+// idle) that reduce channels (at least 64 out, at least twice as many in) take the direct path
+// as well, whose 14-pixel blocks and 32-channel panels fit them exactly: GoogLeNet's inception4
+// 1x1s 0.67-0.91x the time at 1 and 2 threads (its 1x1s to 16-32 channels lost, 1.15-1.4x).
+// ResNet-50's 1024-channel ones were 0.89x at 1 thread but 1.05-1.09x at 2, so from 1024 input
+// channels they stay here (2026-11-23, Xeon; median of 6 alternating rounds per node).
 bool pointwise_applies(const params& p, const geometry& g, algo mode) {
-    return mode != algo::im2col && p.kernel[0] == 1 && p.kernel[1] == 1 && g.pad_t == 0 &&
-           g.pad_l == 0 && g.oc / p.groups >= 16 &&
-           g.oh * g.ow >= (isa_for_cpu() == isa_avx512 ? 128 : 32);
+    if (mode == algo::im2col || p.kernel[0] != 1 || p.kernel[1] != 1 || g.pad_t != 0 ||
+        g.pad_l != 0 || g.oc / p.groups < 16)
+        return false;
+    const std::int64_t pixels = g.oh * g.ow, in = g.c / p.groups, out = g.oc / p.groups;
+    if (isa_for_cpu() != isa_avx512) return pixels >= 32;
+    const bool reduces_small_plane = pixels < 256 && out >= 64 && in >= 2 * out && in < 1024;
+    return pixels >= 128 && !reduces_small_plane;
 }
 
 std::int64_t pointwise_workspace_floats(const params& p, const geometry& g) {
