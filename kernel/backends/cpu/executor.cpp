@@ -11,13 +11,8 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <thread>
 #include <cstdlib>
 #include <cstring>
 
@@ -111,69 +106,7 @@ const cnnkit_host& cpu_host_services() {
     return services;
 }
 
-// Keeps the arena's CPUs busy while a run is in flight: one SCHED_IDLE thread per arena thread
-// spins (pause) whenever its CPU has nothing else to run. Without it a worker that waits between
-// two parallel loops sleeps, its CPU halts, and in a virtual machine the host may give that core
-// away and take long to give it back (measured: a worker 60-260 us late to a node's loop, or
-// absent for it). A thread of normal priority that wakes on that CPU preempts the spinner at
-// once; other processes lose nothing to it. CNNKIT_SPIN=0 turns it off.
-class keep_awake {
-public:
-    explicit keep_awake(int n) {
-        const char* e = std::getenv("CNNKIT_SPIN");
-        if (n < 2 || (e && std::strcmp(e, "0") == 0)) return;
-        for (int i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
-    }
-    ~keep_awake() {
-        {
-            std::lock_guard lock(m_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-        for (auto& t : threads_) t.join();
-    }
-    void begin() {
-        if (threads_.empty()) return;
-        {
-            std::lock_guard lock(m_);
-            ++active_;
-        }
-        cv_.notify_all();
-    }
-    void end() {
-        if (threads_.empty()) return;
-        std::lock_guard lock(m_);
-        --active_;
-    }
-
-private:
-    void loop() {
-        sched_param none{};
-        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0) return;
-        std::unique_lock lock(m_);
-        for (;;) {
-            cv_.wait(lock, [&] { return stop_ || active_ > 0; });
-            if (stop_) return;
-            lock.unlock();
-            while (active_.load(std::memory_order_relaxed) > 0)
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#else
-                std::this_thread::yield();
-#endif
-            lock.lock();
-        }
-    }
-    std::mutex m_;
-    std::condition_variable cv_;
-    std::atomic<int> active_{0};
-    bool stop_ = false;
-    std::vector<std::thread> threads_;
-};
-
 struct cpu_executor::impl {
-    explicit impl(int threads) : keep(threads) {}
-    keep_awake keep;
     oneapi::tbb::task_arena arena;
     std::vector<std::vector<int>> successors;
     std::vector<int> roots;
@@ -205,14 +138,13 @@ struct cpu_executor::context {
 };
 
 cpu_executor::cpu_executor(const graph& g, const plan& p, const weight_store& w, int threads)
-    : g_(g), p_(p), w_(w), threads_(threads), impl_(nullptr) {
+    : g_(g), p_(p), w_(w), threads_(threads), impl_(std::make_unique<impl>()) {
     static const bool blas_once = [] {
         openblas_set_num_threads(1);  // parallelism comes from our arena, never from OpenBLAS
         return true;
     }();
     (void)blas_once;
     if (threads_ <= 0) threads_ = oneapi::tbb::info::default_concurrency();
-    impl_ = std::make_unique<impl>(threads_);
     impl_->arena.initialize(threads_);
     impl_->successors.resize(g.nodes.size());
     for (std::size_t n = 0; n < g.nodes.size(); ++n) {
@@ -342,11 +274,6 @@ void cpu_executor::run(std::span<const host_tensor* const> inputs,
     tsan::release(&ctx->start);
     const tsan::handoff<decltype(body)> job{body};
     tsan::release(&job);
-    struct awake {
-        keep_awake& k;
-        explicit awake(keep_awake& k) : k(k) { k.begin(); }
-        ~awake() { k.end(); }
-    } keep{impl_->keep};
     impl_->arena.execute(job);
     tsan::acquire(&job);
     tsan::acquire(&ctx->start);
