@@ -263,7 +263,8 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
     // over 156 pixels; 28x28-sized planes with two images of two groups and a partial panel,
     // and with two K blocks and no partial panel); a 1x1 over 7x7 with 42 panels in one chunk
     // (panels split 11, 11, 11, 9); last panels of 15, 9, 12 and (over two K blocks) 4 pixels
-    // through the AVX-512 half-width kernels.
+    // through the AVX-512 half-width kernels; 14x14 1x1s that reduce channels (300 to 96, and
+    // two groups of 128 to 64), which take the direct path on AVX-512.
     const struct { int n, c, k, groups, h, w, kern, s, pad, dil; bool res; } cases[] = {
         {1, 40, 48, 1, 7, 7, 3, 1, 1, 1, false},   {1, 70, 100, 1, 5, 6, 3, 2, 1, 1, true},
         {2, 16, 17, 1, 30, 31, 3, 1, 1, 1, false}, {1, 3, 64, 1, 45, 47, 7, 2, 3, 1, true},
@@ -274,7 +275,8 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
         {1, 520, 24, 1, 12, 13, 1, 1, 0, 1, false}, {1, 24, 48, 1, 23, 31, 1, 1, 0, 1, true},
         {1, 40, 90, 1, 12, 13, 1, 1, 0, 1, false}, {2, 40, 96, 2, 28, 29, 1, 1, 0, 1, true},
         {1, 300, 100, 1, 28, 28, 1, 1, 0, 1, false}, {1, 16, 1344, 1, 7, 7, 1, 1, 0, 1, true},
-        {1, 300, 40, 1, 14, 14, 1, 1, 0, 1, true}};
+        {1, 300, 40, 1, 14, 14, 1, 1, 0, 1, true}, {1, 300, 96, 1, 14, 14, 1, 1, 0, 1, true},
+        {2, 256, 128, 2, 14, 14, 1, 1, 0, 1, false}};
     for (const char* isa : {"generic", "avx2", "best"}) {
         const scoped_env target("CNNKIT_CONV_ISA", isa);
         const scoped_env algo("CNNKIT_CONV_ALGO", "gemm");
