@@ -174,7 +174,8 @@ struct blocks {
     int rows(std::int64_t b) const { return static_cast<int>(base + (b < extra ? 1 : 0)); }
 };
 
-// 1x1 convs without pads over at least 128 output pixels, 32 on AVX2 (cpu/pointwise.cpp): the
+// 1x1 convs without pads over at least 128 output pixels, 32 on AVX2, except on AVX-512 14x14
+// ones that reduce channels, which take the direct path (cpu/pointwise.cpp): the
 // filters packed at load as micro-kernel A panels (output channels broadcast), the input packed
 // per K block into 32-pixel B panels (in the workspace), results stored straight into the NCHW
 // output.

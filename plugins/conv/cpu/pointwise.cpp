@@ -1,5 +1,6 @@
 // pointwise.cpp: 1x1 convs without pads over at least 128 output pixels, 32 on AVX2 (ResNet
-// bottlenecks, inception branches). Per image and group, out (channels x pixels) = W (channels x
+// bottlenecks, inception branches; on AVX-512 not 14x14 ones that reduce channels: see
+// pointwise_applies). Per image and group, out (channels x pixels) = W (channels x
 // K) * X (K x pixels): W is packed at load into micro-kernel A panels (rows of output channels
 // broadcast), X is packed once per run into 32-pixel B panels of 256-row K blocks (any stride)
 // or, at stride 1 with few output channels, read in place from the input planes
