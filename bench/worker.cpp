@@ -70,7 +70,7 @@ double fma_peak(int threads, double seconds) {
 
 int usage() {
     std::cerr << "usage: cnnkit_bench_worker MODEL.yaml --input FILE.npy [--threads N] "
-                 "[--weights W.safetensors] [--layers]\n"
+                 "[--weights W.safetensors] [--precision fp32|bf16] [--layers]\n"
                  "       cnnkit_bench_worker --peak THREADS\n"
                  "reads 'run' lines on stdin, answers each with the inference time in ms\n";
     return 2;
@@ -99,6 +99,8 @@ int main(int argc, char** argv) try {
             input = a[++i];
         else if (a[i] == "--weights" && i + 1 < a.size())
             opt.weights = a[++i], opt.random_seed.reset();
+        else if (a[i] == "--precision" && i + 1 < a.size())
+            opt.precision = a[++i];
         else if (a[i] == "--layers")
             layers = true;
         else

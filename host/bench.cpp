@@ -111,7 +111,8 @@ std::vector<double> timed_runs(const network& net, const std::map<std::string, h
 void print_bench(const nlohmann::json& r) {
     const auto& l = r["latency_ms"];
     std::cout << std::fixed << std::setprecision(3) << r["network"].get<std::string>() << ": batch "
-              << r["batch"] << ", " << r["threads"] << " threads, " << r["warmup"] << " warm-up + "
+              << r["batch"] << ", " << r["threads"] << " threads, "
+              << r["precision"].get<std::string>() << ", " << r["warmup"] << " warm-up + "
               << r["runs"] << " runs\n"
               << "latency ms: min " << l["min"].get<double>() << "  median "
               << l["median"].get<double>() << "  p90 " << l["p90"].get<double>() << "  mean "
@@ -172,6 +173,7 @@ int cmd_bench(int argc, char** argv) {
         {"network", g.name.empty() ? a.positional()[0] : g.name},
         {"batch", batch},
         {"threads", net.threads()},
+        {"precision", a.get("precision").value_or("fp32")},
         {"warmup", warmup},
         {"runs", ms.size()},
         {"latency_ms",

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using namespace cnnkit::kernel;
 
 const std::set<std::string> common_valued = {"plugins", "weights", "random-weights", "threads",
-                                             "batch", "backend", "device"};
+                                             "batch", "backend", "device", "precision"};
 
 // Loads every plugin folder on the search path; load problems are warnings, not failures.
 std::unique_ptr<registry> load_plugins(const args& a) {
@@ -45,6 +45,11 @@ network_options net_options(const args& a) {
     }
     o.device = static_cast<int>(a.get_int("device", -1, 0, 1024));
     if (a.has("device") && o.backend == "cpu") o.backend = "vulkan";
+    if (auto p = a.get("precision")) {
+        if (*p != "fp32" && *p != "bf16")
+            throw error(cat("--precision ", *p, ": expected fp32 or bf16"));
+        o.precision = *p;
+    }
     o.fp16 = a.has("fp16");
     if (o.fp16 && o.backend == "cpu") o.backend = "vulkan";
     return o;

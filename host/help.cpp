@@ -11,7 +11,9 @@ const char* common =
     "  --plugins DIR          also load the plugins in DIR (repeatable; and CNNKIT_PLUGIN_PATH)\n"
     "  --weights W.safetensors | --random-weights SEED\n"
     "  --threads N            worker threads (default: all cores)\n"
-    "  --batch B              override dimension 0 of every input\n";
+    "  --batch B              override dimension 0 of every input\n"
+    "  --precision fp32|bf16  CPU: bf16 keeps fully connected weights as bfloat16 (half the\n"
+    "                         bytes; float32 activations and sums); default fp32\n";
 
 const std::map<std::string, std::string> texts = {
     {"run",

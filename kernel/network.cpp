@@ -11,13 +11,19 @@ namespace cnnkit::kernel {
 namespace {
 
 // Hands every layer that asks for it its final weights (after fusion), so it can derive packed
-// or transformed data once at load rather than in each run (plugin_abi.h, `prepare`).
-void prepare_layers(const graph& g, const weight_store& w) {
+// or transformed data once at load rather than in each run (plugin_abi.h, `prepare`), and the
+// load options (`prepare2`, preferred where the plugin has it: precision).
+void prepare_layers(const graph& g, const weight_store& w, cnnkit_precision precision) {
+    const cnnkit_prepare_options options{sizeof(cnnkit_prepare_options),
+                                         static_cast<std::uint32_t>(precision)};
     for (const node& nd : g.nodes) {
         const cnnkit_layer_api& api = *nd.type->api;
-        if (api.struct_size < offsetof(cnnkit_layer_api, prepare) + sizeof api.prepare ||
-            !api.prepare)
-            continue;
+        const auto has = [&](std::size_t end) { return api.struct_size >= end; };
+        const bool two = has(offsetof(cnnkit_layer_api, prepare2) + sizeof api.prepare2) &&
+                         api.prepare2;
+        const bool one = has(offsetof(cnnkit_layer_api, prepare) + sizeof api.prepare) &&
+                         api.prepare;
+        if (!two && !one) continue;
         std::vector<cnnkit_shape> in;
         for (int t : nd.inputs) in.push_back(g.tensors[t].shape.raw);
         std::vector<cnnkit_tensor> ws;
@@ -27,8 +33,10 @@ void prepare_layers(const graph& g, const weight_store& w) {
         try {
             const auto n_in = static_cast<std::uint32_t>(in.size());
             const auto n_w = static_cast<std::uint32_t>(ws.size());
-            check_status(api.prepare(nd.self.get(), in.data(), n_in, ws.data(), n_w, &d), d,
-                         *nd.type, "prepare");
+            check_status(two ? api.prepare2(nd.self.get(), in.data(), n_in, ws.data(), n_w,
+                                            &options, &d)
+                             : api.prepare(nd.self.get(), in.data(), n_in, ws.data(), n_w, &d),
+                         d, *nd.type, "prepare");
         } catch (const std::exception&) {
             std::throw_with_nested(error(cat("layer '", nd.name, "' (", api.type, ")")));
         }
@@ -72,7 +80,13 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
     n->source_ = n->g_;
     if (opt.fuse) n->fusion_ = fuse_graph(n->g_, n->weights_);
-    prepare_layers(n->g_, n->weights_);
+    if (opt.precision == "bf16" && opt.backend != "cpu")
+        throw error(cat("--precision bf16 runs on the CPU backend only (got --backend ",
+                        opt.backend, "; the Vulkan backend's reduced precision is --fp16)"));
+    if (opt.precision != "fp32" && opt.precision != "bf16")
+        throw error(cat("unknown precision '", opt.precision, "' (expected fp32 or bf16)"));
+    prepare_layers(n->g_, n->weights_,
+                   opt.precision == "bf16" ? CNNKIT_PRECISION_BF16 : CNNKIT_PRECISION_F32);
     plan_options cpu_planning = opt.planning, gpu_planning = opt.planning;
     // One thread runs nodes in turn: the smaller arena of reuse across branches costs nothing.
     if (opt.threads == 1) cpu_planning.parallel_branches = false;

@@ -30,6 +30,9 @@ struct network_options {
     std::string backend = "cpu";
     int device = -1;  // Vulkan device index; -1 prefers a discrete GPU
     bool fp16 = false;  // Vulkan: float tensors and weights stored as float16 (fp32 arithmetic)
+    // fp32, or bf16 (CPU only): layers that support it (fc) keep their weights as bfloat16,
+    // halving the bytes batch-1 fully connected layers stream; activations and sums stay float32.
+    std::string precision = "fp32";
     bool fuse = true;  // conv + batch_norm / add / activation fusion at load (plan/fuse.hpp)
 };
 

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -61,4 +63,36 @@ TEST_CASE("cli: missing weights, unknown options and missing files exit 1 with a
     CHECK(testing::run_cnnkit("run " + dir + "/net.yaml --random-weights 1 --input image=" + dir +
                                   "/nope.npy --output-dir " + dir + "/o3", out) == 1);
     CHECK(out == "error: " + dir + "/nope.npy: cannot open .npy file\n");
+}
+
+TEST_CASE("cli: --precision bf16 runs fc on bfloat16 weights; other precisions and Vulkan are "
+          "refused", "[cli][bf16]") {
+    const std::string dir = testing::temp_dir("cli-bf16");
+    std::filesystem::remove_all(dir + "/fp32");
+    std::filesystem::remove_all(dir + "/bf16");
+    { std::ofstream(dir + "/net.yaml") << "inputs: {image: [2, 3, 8, 8]}\nnodes:\n  - {name: f, type: fc, out_features: 40}\n  - {name: r, type: relu}\n  - {name: g, type: fc, out_features: 7}\noutputs: {logits: g}\n"; }
+    kernel::write_npy(dir + "/x.npy", testing::random_tensor({2, 3, 8, 8}, 5));
+    const std::string run = "run " + dir + "/net.yaml --random-weights 3 --input image=" + dir +
+                            "/x.npy --output-dir " + dir;
+    std::string out;
+    REQUIRE(testing::run_cnnkit(run + "/fp32", out) == 0);
+    REQUIRE(testing::run_cnnkit(run + "/bf16 --precision bf16", out) == 0);
+    const auto exact = kernel::read_npy(dir + "/fp32/logits.npy");
+    const auto bf16 = kernel::read_npy(dir + "/bf16/logits.npy");
+    REQUIRE(bf16.shape == exact.shape);
+    float scale = 0.0f, most = 0.0f;
+    for (std::int64_t i = 0; i < exact.shape.numel(); ++i) {
+        scale = std::max(scale, std::abs(exact.f32()[i]));
+        most = std::max(most, std::abs(bf16.f32()[i] - exact.f32()[i]));
+    }
+    INFO("max|bf16 - fp32| " << most << ", max|fp32| " << scale);
+    CHECK(most > 0.0f);             // the weights were rounded
+    CHECK(most <= 1e-2f * scale);   // by bf16's 2^-9 relative step, not more
+
+    CHECK(testing::run_cnnkit(run + "/x --precision fp8", out) == 1);
+    CHECK(out == "error: --precision fp8: expected fp32 or bf16\n");
+    CHECK(testing::run_cnnkit(run + "/x --precision bf16 --backend vulkan", out) == 1);
+    CHECK(out == "error: --precision bf16 runs on the CPU backend only (got --backend vulkan; "
+                 "the Vulkan backend's reduced precision is --fp16)\n");
+    CHECK_FALSE(std::filesystem::exists(dir + "/x"));
 }

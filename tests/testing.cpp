@@ -90,7 +90,8 @@ namespace {
 layer_result run_layer_with(const std::string& type, const std::string& params,
                             const std::vector<host_tensor>& inputs, std::uint64_t seed,
                             int threads, const std::vector<std::vector<float>>& weights,
-                            const std::string& backend, int* gpu_nodes) {
+                            const std::string& backend, int* gpu_nodes,
+                            const std::string& precision = "fp32") {
     std::vector<sdk::shape> shapes;
     for (const auto& t : inputs) shapes.push_back(t.shape);
     std::vector<int> outs;
@@ -107,6 +108,7 @@ layer_result run_layer_with(const std::string& type, const std::string& params,
     opt.threads = threads;
     opt.backend = backend;
     opt.fp16 = backend == "vulkan" && vulkan_fp16();
+    opt.precision = precision;
     std::string wfile;
     if (!weights.empty()) {
         for (std::size_t i = 0; i < g.weights.size(); ++i)
@@ -138,6 +140,14 @@ layer_result run_layer(const std::string& type, const std::string& params,
                        const std::vector<host_tensor>& inputs, std::uint64_t seed, int threads,
                        const std::vector<std::vector<float>>& weights) {
     return run_layer_with(type, params, inputs, seed, threads, weights, "cpu", nullptr);
+}
+
+layer_result run_layer_at(const std::string& precision, const std::string& type,
+                          const std::string& params,
+                          const std::vector<host_tensor>& inputs, std::uint64_t seed,
+                          int threads, const std::vector<std::vector<float>>& weights) {
+    return run_layer_with(type, params, inputs, seed, threads, weights, "cpu", nullptr,
+                          precision);
 }
 
 void check_backends_agree(const std::string& type, const std::string& params,

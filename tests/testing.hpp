@@ -39,6 +39,12 @@ layer_result run_layer(const std::string& type, const std::string& params,
                        const std::vector<kernel::host_tensor>& inputs, std::uint64_t seed = 7,
                        int threads = 2, const std::vector<std::vector<float>>& weights = {});
 
+// run_layer on the CPU with a network precision (network_options::precision: "fp32", "bf16").
+layer_result run_layer_at(const std::string& precision, const std::string& type,
+                          const std::string& params,
+                          const std::vector<kernel::host_tensor>& inputs, std::uint64_t seed = 7,
+                          int threads = 2, const std::vector<std::vector<float>>& weights = {});
+
 // Runs one layer with the same inputs and weights on the CPU and on Vulkan; REQUIREs a Vulkan
 // device and that the layer ran on the GPU, then CHECKs every output (int64 exactly) and that
 // the validation layer reported nothing.

@@ -1,5 +1,7 @@
 // fc.cpp: shape rules and CPU kernels of fc and gemm: the host's single-threaded SGEMM on
-// (row tile, column tile) blocks of the output, spread over the host's threads.
+// (row tile, column tile) blocks of the output, spread over the host's threads; under
+// `--precision bf16`, fc's weights as bfloat16 (bf16.cpp).
+#include "bf16.hpp"
 #include "fc.hpp"
 
 #include <cnnkit/input_ref.hpp>
@@ -22,8 +24,20 @@ void for_each_tile(const sdk::host& host, std::int64_t m, std::int64_t n, F&& f)
     });
 }
 
+// What fc keeps from its weights: under bf16 precision, the weight rows rounded and packed
+// (pack_bf16_rows) and the kernel for this CPU; empty under float32.
+struct fc_state {
+    std::vector<std::uint16_t> w16;
+    gemv_bf16_fn gemv = nullptr;
+};
+
+// Output rows per job of the bf16 path: 16 rows of K = 9216 (AlexNet's fc6) are 288 KiB, read
+// again from L2 for each further batch row.
+constexpr std::int64_t bf16_rows = 16;
+
 struct fc_layer {
     using params = fc::params;
+    using state = fc_state;
     static constexpr const char* type = "fc";
     static constexpr const char* doc =
         "fully connected: [N, ...] flattened from dim 1 times weight^T [K, out] plus bias";
@@ -48,12 +62,30 @@ struct fc_layer {
     static std::int64_t macs(const params& p, std::span<const sdk::shape> in) {
         return in[0][0] * p.out_features * k_of(in[0]);
     }
+    static void prepare(const params& p, state& st, std::span<const sdk::shape> in,
+                        std::span<const cnnkit_tensor> w, const sdk::prepare_options& o) {
+        st = {};
+        if (o.precision != CNNKIT_PRECISION_BF16) return;
+        st.w16 = pack_bf16_rows(static_cast<const float*>(w[0].data), p.out_features,
+                                k_of(in[0]));
+        st.gemv = gemv_bf16_for_cpu();
+    }
     static void run(const params& p, const sdk::call& c) {
         const std::int64_t m = c.in(0).shape()[0], k = k_of(c.in(0).shape()), n = p.out_features;
         const float* x = c.in(0).f32();
         const float* wt = c.w(0).f32();
         const float* b = p.bias ? c.w(1).f32() : nullptr;
         float* y = c.out(0).f32();
+        const fc_state& st = c.state<fc_state>();
+        if (st.gemv && static_cast<std::int64_t>(st.w16.size()) == n * k) {
+            c.host.parallel_for(0, (n + bf16_rows - 1) / bf16_rows, [&](std::int64_t job) {
+                const std::int64_t r0 = job * bf16_rows, rows = std::min(bf16_rows, n - r0);
+                for (std::int64_t i = 0; i < m; ++i)
+                    st.gemv(rows, k, st.w16.data() + r0 * k, x + i * k, b ? b + r0 : nullptr,
+                            y + i * n + r0);
+            });
+            return;
+        }
         for_each_tile(c.host, m, n, [&](std::int64_t r0, std::int64_t rows, std::int64_t c0,
                                         std::int64_t cols) {
             float* out = y + r0 * n + c0;

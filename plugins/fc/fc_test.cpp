@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <random>
 
 using namespace cnnkit;
@@ -134,5 +137,74 @@ TEST_CASE("gemm: one-row A (the host's GEMV path) matches the reference for ever
         const auto r = run_layer("gemm", params, in);
         const auto want = gemm_reference(in[0], in[1], &in[2], ta, tb, 0.5, 2, 1, n, k);
         testing::check_close(r.outputs[0], {1, n}, want, 1e-4f, 1e-4f);
+    }
+}
+
+namespace {
+
+// bfloat16 rounding by another route than the plugin's bit arithmetic: 8 significant bits by
+// frexp, ldexp and nearbyint (ties to even in the default rounding mode).
+float bf16_reference(float x) {
+    if (x == 0.0f || !std::isfinite(x)) return x;
+    int e = 0;
+    std::frexp(x, &e);
+    return static_cast<float>(std::ldexp(std::nearbyint(std::ldexp(double(x), 8 - e)), e - 8));
+}
+
+}  // namespace
+
+TEST_CASE("fc: --precision bf16 matches the reference with bf16-rounded weights on every ISA",
+          "[fc][cpu][bf16]") {
+    std::mt19937 rng(31);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (const char* isa : {"", "avx2", "generic"}) {
+        const testing::scoped_env target("CNNKIT_FC_ISA", isa);
+        for (int trial = 0; trial < 8; ++trial) {
+            // K across whole 32-blocks and tails; rows across the 4-row and 16-row steps.
+            const int n = pick(1, 5), out = pick(1, 70), k = trial == 0 ? 31 : pick(32, 300);
+            const int bias = trial % 2;
+            const std::string params = cat("{out_features: ", out, ", bias: ", yes_no(bias), "}");
+            INFO("isa '" << isa << "' " << params << " K " << k << " batch " << n);
+            const auto x = testing::random_tensor({n, k}, 800 + trial);
+            const auto r = testing::run_layer_at("bf16", "fc", params, {x}, 40 + trial);
+            std::vector<float> rounded = r.weights[0];
+            for (float& v : rounded) v = bf16_reference(v);
+            const auto want = fc_reference(x, rounded, bias ? &r.weights[1] : nullptr, out);
+            testing::check_close(r.outputs[0], {n, out}, want, 1e-5f, 1e-5f);
+            // The float32 weights give other results: the bf16 weights are really in use.
+            const auto exact = fc_reference(x, r.weights[0], bias ? &r.weights[1] : nullptr, out);
+            float most = 0.0f;
+            for (std::size_t i = 0; i < exact.size(); ++i)
+                most = std::max(most, std::abs(r.outputs[0].f32()[i] - exact[i]));
+            CHECK(most > 1e-4f);
+        }
+    }
+}
+
+TEST_CASE("fc: bf16 weights round to nearest even and keep inf and NaN", "[fc][cpu][bf16]") {
+    // 1 + 2^-8 is halfway between bf16 1 and 1 + 2^-7 (to even: 1); 1 + 3 * 2^-8 halfway between
+    // 1 + 2^-7 and 1 + 2^-6 (to even: 1 + 2^-6); 1 + 2^-8 + 2^-20 is past halfway (up).
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<float> w = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f,
+                                  -1.0f - 0x1p-8f, 3.4e38f, inf, -inf, std::nanf("")};
+    const std::vector<float> want = {1.0f, 1.0f + 0x1p-6f, 1.0f + 0x1p-7f, -1.0f, inf, inf, -inf};
+    // One output per weight: x = e_j picks weight j; 40 inputs put j = 32.. in the tail.
+    const int k = 40;
+    for (const int j0 : {0, 32}) {
+        std::vector<float> weights(w.size() * k, 0.0f);
+        for (std::size_t o = 0; o < w.size(); ++o) weights[o * k + j0 + o % 8] = w[o];
+        for (std::size_t o = 0; o < w.size(); ++o) {
+            INFO("weight " << w[o] << " at column " << j0 + o % 8);
+            std::vector<float> x(k, 0.0f);
+            x[j0 + o % 8] = 1.0f;
+            const auto r = testing::run_layer_at(
+                "bf16", "fc", cat("{out_features: ", w.size(), ", bias: false}"),
+                {testing::make_tensor({1, k}, x)}, 1, 2, {weights});
+            const float got = r.outputs[0].f32()[o];
+            if (o < want.size())
+                CHECK(got == want[o]);
+            else
+                CHECK(std::isnan(got));
+        }
     }
 }

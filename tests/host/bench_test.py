@@ -21,13 +21,18 @@ p = subprocess.run([CNNKIT, "bench", lenet, "--runs", "7", "--warmup", "2", "--b
 check(p.returncode == 0, p.stderr)
 r = json.loads(p.stdout)
 l = r["latency_ms"]
-check(r["runs"] == 7 and r["batch"] == 2 and r["threads"] == 1 and r["warmup"] == 2, p.stdout)
+check(r["runs"] == 7 and r["batch"] == 2 and r["threads"] == 1 and r["warmup"] == 2 and
+      r["precision"] == "fp32", p.stdout)
 check(0 < l["min"] <= l["median"] <= l["p90"] <= l["max"] and l["min"] <= l["mean"] <= l["max"],
       p.stdout)
 check(r["macs"] == macs and r["arena_bytes"] == arena, f"{p.stdout} vs check {macs} {arena}")
 check(abs(r["gflops"] - 2 * macs / (l["median"] * 1e6)) < 1e-9 * r["gflops"], p.stdout)
 check(abs(r["throughput_per_s"] - 2 * 1000 / l["mean"]) < 1e-6 * r["throughput_per_s"], p.stdout)
 check(r["peak_rss_bytes"] > arena, p.stdout)
+# --precision bf16 is reported as such (lenet5's three fc layers run on bfloat16 weights).
+q = subprocess.run([CNNKIT, "bench", lenet, "--runs", "2", "--precision", "bf16", "--json"],
+                   capture_output=True, text=True, timeout=120)
+check(q.returncode == 0 and json.loads(q.stdout)["precision"] == "bf16", q.stdout + q.stderr)
 # Not a terminal: plain progress lines on stderr, no carriage returns.
 check(re.findall(r"^run (\d+)/7: [\d.]+ ms$", p.stderr, re.M) == [str(i) for i in range(1, 8)]
       and "\r" not in p.stderr, p.stderr)

@@ -17,6 +17,9 @@
 //                       std::span<const cnnkit_tensor> weights);  // at load and on reload;
 //                       // run() reads it as c.state<my_state>() (default-constructed if the
 //                       // host never called prepare)
+//   static void prepare(const params&, state&, std::span<const shape> in,   // or this form, to
+//                       std::span<const cnnkit_tensor> weights,            // see the network's
+//                       const prepare_options&);                           // load options
 #pragma once
 
 #include <cnnkit/error.hpp>
@@ -26,6 +29,7 @@
 #include <cnnkit/plugin_abi.h>
 #include <cnnkit/tensor.hpp>
 
+#include <cstddef>
 #include <cstring>
 #include <span>
 #include <string>
@@ -41,6 +45,13 @@ struct weight {
     sdk::shape shape;
     cnnkit_weight_init init = CNNKIT_INIT_FAN_IN;
     bool buffer = false;  // state, not learned (running statistics): not counted as a parameter
+};
+
+// The network's load options a layer's prepare may read (plugin_abi.h, prepare2).
+struct prepare_options {
+    // F32 (the default): exact float32. BF16 (`--precision bf16`): the layer may round its
+    // weights to bfloat16 where that is faster, keeping float32 activations and accumulation.
+    cnnkit_precision precision = CNNKIT_PRECISION_F32;
 };
 
 // Everything run() gets: inputs, weights (in the order weights() declared), outputs, scratch.
@@ -196,11 +207,33 @@ struct layer_entry {
             L::run(self_of(self), c);
         });
     }
+    static void prepare_with(void* self, const cnnkit_shape* in, std::uint32_t n_in,
+                             const cnnkit_tensor* w, std::uint32_t n_w, const prepare_options& o) {
+        I& inst = *static_cast<I*>(self);
+        const auto ins = to_shapes(in, n_in);
+        const std::span<const cnnkit_tensor> ws{w, n_w};
+        if constexpr (requires { L::prepare(inst.params, inst.state, ins, ws, o); })
+            L::prepare(inst.params, inst.state, ins, ws, o);
+        else
+            L::prepare(inst.params, inst.state, ins, ws);
+    }
     static cnnkit_status prepare(void* self, const cnnkit_shape* in, std::uint32_t n_in,
                                  const cnnkit_tensor* w, std::uint32_t n_w, cnnkit_diag* d) {
+        return guarded(d, CNNKIT_STATUS_INTERNAL,
+                       [&] { prepare_with(self, in, n_in, w, n_w, prepare_options{}); });
+    }
+    static cnnkit_status prepare2(void* self, const cnnkit_shape* in, std::uint32_t n_in,
+                                  const cnnkit_tensor* w, std::uint32_t n_w,
+                                  const cnnkit_prepare_options* raw, cnnkit_diag* d) {
         return guarded(d, CNNKIT_STATUS_INTERNAL, [&] {
-            I& inst = *static_cast<I*>(self);
-            L::prepare(inst.params, inst.state, to_shapes(in, n_in), {w, n_w});
+            prepare_options o;
+            if (raw && raw->struct_size >= offsetof(cnnkit_prepare_options, precision) +
+                                               sizeof raw->precision) {
+                expect(raw->precision <= CNNKIT_PRECISION_BF16, "unknown precision ",
+                       raw->precision, " (this plugin knows 0 float32 and 1 bfloat16)");
+                o.precision = static_cast<cnnkit_precision>(raw->precision);
+            }
+            prepare_with(self, in, n_in, w, n_w, o);
         });
     }
     static cnnkit_status expand(const void* self, const cnnkit_shape* in, std::uint32_t n_in,
@@ -248,7 +281,10 @@ struct layer_entry {
             if constexpr (requires { &L::macs; }) x.macs = &macs;
             if constexpr (requires { &L::run; }) x.run_cpu = &run_cpu;
             if constexpr (requires { &L::vulkan; }) x.vulkan = &vulkan;
-            if constexpr (has_state && requires { &L::prepare; }) x.prepare = &prepare;
+            if constexpr (has_state && requires { &L::prepare; }) {
+                x.prepare = &prepare;
+                x.prepare2 = &prepare2;
+            }
             if constexpr (requires { &L::expand; }) {
                 x.expand = &expand;
                 x.flags |= CNNKIT_LAYER_COMPOSITE;

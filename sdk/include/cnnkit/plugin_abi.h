@@ -97,6 +97,17 @@ typedef struct cnnkit_weight_desc {
     uint32_t init; /* cnnkit_weight_init, optionally | CNNKIT_WEIGHT_BUFFER */
 } cnnkit_weight_desc;
 
+/* The arithmetic a network was loaded for (`cnnkit run --precision`). Under BF16 a layer may
+ * round its weights (and only its weights) to bfloat16 where that makes it faster, keeping float32
+ * inputs, outputs and accumulation; a layer that ignores the setting stays exact float32. */
+typedef enum cnnkit_precision { CNNKIT_PRECISION_F32 = 0, CNNKIT_PRECISION_BF16 = 1 } cnnkit_precision;
+
+/* What prepare2 gets besides the weights. New fields go last; struct_size says what is there. */
+typedef struct cnnkit_prepare_options {
+    uint32_t struct_size;
+    uint32_t precision; /* cnnkit_precision */
+} cnnkit_prepare_options;
+
 /* Services the host lends a plugin during run_cpu. Valid only for the duration of the call. */
 typedef struct cnnkit_host {
     uint32_t struct_size;
@@ -208,6 +219,12 @@ typedef struct cnnkit_layer_api {
      * that predates it). Weights are in declaration order, as run_cpu receives them. */
     cnnkit_status (*prepare)(void* self, const cnnkit_shape* in, uint32_t n_in,
                              const cnnkit_tensor* weights, uint32_t n_weights, cnnkit_diag* diag);
+    /* Optional: prepare with the network's load options (precision). A host that knows it calls
+     * prepare2 instead of prepare when both are set; an older host calls prepare, and the layer
+     * then runs as if loaded with default options (float32). */
+    cnnkit_status (*prepare2)(void* self, const cnnkit_shape* in, uint32_t n_in,
+                              const cnnkit_tensor* weights, uint32_t n_weights,
+                              const cnnkit_prepare_options* options, cnnkit_diag* diag);
 } cnnkit_layer_api;
 
 typedef struct cnnkit_plugin {
