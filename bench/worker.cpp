@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/cpu/blas_core.hpp"
 #include "network.hpp"
 
 using namespace cnnkit;
@@ -79,6 +80,7 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) try {
+    reexec_with_better_blas_core(argv);  // OpenBLAS on CPUs newer than it (blas_core.hpp)
     std::vector<std::string> a(argv + 1, argv + argc);
     if (a.size() == 2 && a[0] == "--peak") {
         const int threads = std::stoi(a[1]);

@@ -4,6 +4,7 @@
 #include "draw.hpp"
 #include "help.hpp"
 #include "report.hpp"
+#include "backends/cpu/blas_core.hpp"
 
 #include <cnnkit/plugin_abi.h>
 
@@ -37,6 +38,7 @@ const char* usage =
 }  // namespace
 
 int main(int argc, char** argv) {
+    cnnkit::kernel::reexec_with_better_blas_core(argv);  // OpenBLAS on CPUs newer than it
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         std::cout << usage;
         return argc < 2 ? 1 : 0;

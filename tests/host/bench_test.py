@@ -107,3 +107,17 @@ check(moves.count("upload") == 2 and moves.count("download") == 2, moves)
 check(f"trace: {len(gpu)} node spans ({len(gpu)} on the GPU, 4 GPU transfers)" in out, out)
 check("validation" not in out, out)
 print("bench/profile: ok")
+
+# OpenBLAS on a CPU newer than Debian's 0.3.21 knows (blas_core.cpp): cnnkit re-executes itself
+# with OPENBLAS_CORETYPE set, so on any CPU with AVX2 and FMA the GEMM kernels are not the SSE3
+# "Prescott" ones (OPENBLAS_VERBOSE=2 prints the core of each process: the last one runs).
+flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+p = subprocess.run([CNNKIT, "--version"], capture_output=True, text=True, timeout=60,
+                   env=dict(os.environ, OPENBLAS_VERBOSE="2"))
+cores = re.findall(r"^Core: (\S+)", p.stdout + p.stderr, re.M)
+if "avx2" in flags and "fma" in flags:
+    check(p.returncode == 0 and cores and cores[-1] != "Prescott", p.stdout + p.stderr)
+# A core type the user sets is left alone.
+p = subprocess.run([CNNKIT, "--version"], capture_output=True, text=True, timeout=60,
+                   env=dict(os.environ, OPENBLAS_VERBOSE="2", OPENBLAS_CORETYPE="Prescott"))
+check(re.findall(r"^Core: (\S+)", p.stdout + p.stderr, re.M) == ["Prescott"], p.stdout + p.stderr)
