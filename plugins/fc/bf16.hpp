@@ -1,5 +1,5 @@
-// bf16.hpp: fc weights as bfloat16 (`--precision bf16`): rounding, the packed row layout, and
-// the matrix-vector kernels that expand the weights to float32 in registers (bf16.cpp).
+// bf16.hpp: fc weights as bfloat16 (`--precision bf16`): rounding and the packed row layout
+// that rows.cpp's kernels read (bf16.cpp).
 #pragma once
 
 #include <cstdint>
@@ -17,14 +17,5 @@ float from_bf16(std::uint16_t h);
 // t + i in half-word 2i and element t + 16 + i in half-word 2i + 1 (i < 16), so one 64-byte load
 // gives both halves with a shift and a mask; the last k % 32 elements stay in order. Row stride k.
 std::vector<std::uint16_t> pack_bf16_rows(const float* w, std::int64_t rows, std::int64_t k);
-// Element j of a packed row (for tests and the plain kernel).
-float packed_bf16_at(const std::uint16_t* row, std::int64_t k, std::int64_t j);
-
-// y[r] = (packed row r) . x + (bias ? bias[r] : 0) for r < rows: k float32 inputs, float32 sums.
-using gemv_bf16_fn = void (*)(std::int64_t rows, std::int64_t k, const std::uint16_t* w,
-                              const float* x, const float* bias, float* y);
-// The kernel for this CPU: AVX-512, AVX2+FMA, or plain C++. CNNKIT_FC_ISA=avx2|generic picks a
-// lesser one (tests run each).
-gemv_bf16_fn gemv_bf16_for_cpu();
 
 }  // namespace cnnkit::plugins::fc

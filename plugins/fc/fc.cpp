@@ -3,6 +3,7 @@
 // `--precision bf16`, fc's weights as bfloat16 (bf16.cpp).
 #include "bf16.hpp"
 #include "fc.hpp"
+#include "rows.hpp"
 
 #include <cnnkit/input_ref.hpp>
 #include <cnnkit/layer.hpp>
@@ -24,24 +25,36 @@ void for_each_tile(const sdk::host& host, std::int64_t m, std::int64_t n, F&& f)
     });
 }
 
-// What fc keeps from its weights: under bf16 precision, the weight rows rounded and packed
-// (pack_bf16_rows) and the kernel for this CPU; empty under float32.
+// What fc keeps from its weights: its own kernels for this CPU (rows.hpp; unset when the host
+// never called prepare: then the host's GEMV and GEMM serve) and, under bf16 precision, the
+// weight rows rounded and packed (pack_bf16_rows).
 struct fc_state {
+    fc_rows f32{nullptr}, bf16{nullptr};
     std::vector<std::uint16_t> w16;
-    gemv_bf16_fn gemv = nullptr;
 };
 
-// Output rows per job of the GEMV paths (bf16 weights, and float32 batches of up to
-// gemv_batch): about 256 KiB of weights (a multiple of 4 rows, the kernels' step), read from
-// memory for the first batch row and again from L2 for the others.
-std::int64_t gemv_block_rows(std::int64_t k, std::int64_t bytes_per_weight) {
+// Output rows per job of the own-kernel paths: about 256 KiB of weights (at least 4 rows), read
+// from memory for the first 4 batch rows and again from L2 for each further 4.
+std::int64_t block_rows(std::int64_t k, std::int64_t bytes_per_weight) {
     return std::clamp<std::int64_t>((256 << 10) / std::max<std::int64_t>(1, k * bytes_per_weight)
                                         / 4 * 4, 4, 256);
 }
-// Float32 batches of 2 to gemv_batch rows take the GEMV path: AlexNet's fc6 at 1 thread took
-// 0.62x the time of OpenBLAS's GEMM (SkylakeX kernels) at batch 2, 0.87x at 4, 1.04x at 8 and
-// 1.5x at 16.
-constexpr std::int64_t gemv_batch = 4;
+// Float32 batches of 2 to own_batch rows take the own kernels, bigger ones OpenBLAS's GEMM
+// (SkylakeX kernels): AlexNet's fc6 at 1 thread took 0.5x the GEMM's time at batch 2-4, 0.4x at
+// 8, 0.9-1.0x at 16 (2 threads: 0.45-0.75x at 8, 0.77-1.0x at 16) and 1.0-1.2x at 32.
+constexpr std::int64_t own_batch = 16;
+
+// Runs `kernel` over blocks of weight rows in parallel, all m input rows per block.
+void own_rows(const sdk::host& host, const fc_rows& kernel, const void* w, std::int64_t bytes,
+              std::int64_t m, std::int64_t n, std::int64_t k, const float* x, const float* b,
+              float* y) {
+    const std::int64_t block = block_rows(k, bytes);
+    host.parallel_for(0, (n + block - 1) / block, [&](std::int64_t job) {
+        const std::int64_t r0 = job * block, rows = std::min(block, n - r0);
+        kernel(rows, m, k, static_cast<const char*>(w) + r0 * k * bytes, x, k,
+               b ? b + r0 : nullptr, y + r0, n);
+    });
+}
 
 struct fc_layer {
     using params = fc::params;
@@ -73,10 +86,11 @@ struct fc_layer {
     static void prepare(const params& p, state& st, std::span<const sdk::shape> in,
                         std::span<const cnnkit_tensor> w, const sdk::prepare_options& o) {
         st = {};
+        st.f32 = fc_rows_for_cpu(false);
         if (o.precision != CNNKIT_PRECISION_BF16) return;
         st.w16 = pack_bf16_rows(static_cast<const float*>(w[0].data), p.out_features,
                                 k_of(in[0]));
-        st.gemv = gemv_bf16_for_cpu();
+        st.bf16 = fc_rows_for_cpu(true);
     }
     static void run(const params& p, const sdk::call& c) {
         const std::int64_t m = c.in(0).shape()[0], k = k_of(c.in(0).shape()), n = p.out_features;
@@ -85,28 +99,12 @@ struct fc_layer {
         const float* b = p.bias ? c.w(1).f32() : nullptr;
         float* y = c.out(0).f32();
         const fc_state& st = c.state<fc_state>();
-        if (st.gemv && static_cast<std::int64_t>(st.w16.size()) == n * k) {
-            const std::int64_t block = gemv_block_rows(k, 2);
-            c.host.parallel_for(0, (n + block - 1) / block, [&](std::int64_t job) {
-                const std::int64_t r0 = job * block, rows = std::min(block, n - r0);
-                for (std::int64_t i = 0; i < m; ++i)
-                    st.gemv(rows, k, st.w16.data() + r0 * k, x + i * k, b ? b + r0 : nullptr,
-                            y + i * n + r0);
-            });
+        if (st.bf16.table_ && static_cast<std::int64_t>(st.w16.size()) == n * k) {
+            own_rows(c.host, st.bf16, st.w16.data(), 2, m, n, k, x, b, y);
             return;
         }
-        if (m > 1 && m <= gemv_batch) {
-            const std::int64_t block = gemv_block_rows(k, 4);
-            c.host.parallel_for(0, (n + block - 1) / block, [&](std::int64_t job) {
-                const std::int64_t r0 = job * block, rows = std::min(block, n - r0);
-                for (std::int64_t i = 0; i < m; ++i) {
-                    float* out = y + i * n + r0;
-                    c.host.sgemm(false, true, 1, rows, k, 1.0f, x + i * k, k, wt + r0 * k, k,
-                                 0.0f, out, n);
-                    if (b)
-                        for (std::int64_t j = 0; j < rows; ++j) out[j] += b[r0 + j];
-                }
-            });
+        if (st.f32.table_ && m > 1 && m <= own_batch) {
+            own_rows(c.host, st.f32, wt, 4, m, n, k, x, b, y);
             return;
         }
         for_each_tile(c.host, m, n, [&](std::int64_t r0, std::int64_t rows, std::int64_t c0,

@@ -209,17 +209,20 @@ TEST_CASE("fc: bf16 weights round to nearest even and keep inf and NaN", "[fc][c
     }
 }
 
-TEST_CASE("fc: batches of 2 to 4 (the GEMV path over L2-sized weight blocks) match the reference",
-          "[fc][cpu]") {
+TEST_CASE("fc: small batches (fc's own kernels, 4 input rows per weight load) match the "
+          "reference on every ISA", "[fc][cpu]") {
     int trial = 0;
-    for (const int n : {2, 3, 4})
-        for (const int k : {31, 700})
-            for (const int out : {5, 300}) {
-                const std::string params = cat("{out_features: ", out, "}");
-                INFO(params << " K " << k << " batch " << n);
-                const auto x = testing::random_tensor({n, k}, 900 + trial);
-                const auto r = run_layer("fc", params, {x}, 60 + trial++);
-                const auto want = fc_reference(x, r.weights[0], &r.weights[1], out);
-                testing::check_close(r.outputs[0], {n, out}, want, 1e-4f, 1e-4f);
-            }
+    for (const char* isa : {"", "avx2", "generic"}) {
+        const testing::scoped_env target("CNNKIT_FC_ISA", isa);
+        for (const int n : {2, 3, 5, 8, 13})
+            for (const int k : {31, 700})
+                for (const int out : {5, 302}) {
+                    const std::string params = cat("{out_features: ", out, "}");
+                    INFO("isa '" << isa << "' " << params << " K " << k << " batch " << n);
+                    const auto x = testing::random_tensor({n, k}, 900 + trial);
+                    const auto r = run_layer("fc", params, {x}, 60 + trial++);
+                    const auto want = fc_reference(x, r.weights[0], &r.weights[1], out);
+                    testing::check_close(r.outputs[0], {n, out}, want, 1e-4f, 1e-4f);
+                }
+    }
 }

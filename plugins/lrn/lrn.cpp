@@ -1,5 +1,7 @@
 // lrn.cpp: shape rule and CPU kernel of LRN across channels (ONNX semantics): each output
 // channel divides by (bias + alpha / size * sum of squares over its channel window)^beta.
+// beta 0.75 (AlexNet's, GoogLeNet's) takes square roots instead of pow; the file is built with
+// -O3 -fno-math-errno (CMakeLists.txt) so those loops vectorize.
 #include "lrn.hpp"
 
 #include <cnnkit/layer.hpp>
@@ -49,6 +51,13 @@ struct lrn_layer {
             }
             const float* xp = x + plane * inner;
             float* yp = y + plane * inner;
+            if (p.beta == 0.75f) {  // t^0.75 = sqrt(t) * sqrt(sqrt(t)): vector square roots
+                for (std::int64_t i = 0; i < inner; ++i) {
+                    const float t = p.bias + scale * sum[i];
+                    yp[i] = xp[i] / (std::sqrt(t) * std::sqrt(std::sqrt(t)));
+                }
+                return;
+            }
             for (std::int64_t i = 0; i < inner; ++i)
                 yp[i] = xp[i] / std::pow(p.bias + scale * sum[i], p.beta);
         });
