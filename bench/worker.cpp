@@ -102,7 +102,7 @@ int main(int argc, char** argv) try {
         else if (a[i] == "--weights" && i + 1 < a.size())
             opt.weights = a[++i], opt.random_seed.reset();
         else if (a[i] == "--precision" && i + 1 < a.size())
-            opt.precision = a[++i];
+            opt.precision = precision_named(a[++i]);
         else if (a[i] == "--layers")
             layers = true;
         else

@@ -45,11 +45,7 @@ network_options net_options(const args& a) {
     }
     o.device = static_cast<int>(a.get_int("device", -1, 0, 1024));
     if (a.has("device") && o.backend == "cpu") o.backend = "vulkan";
-    if (auto p = a.get("precision")) {
-        if (*p != "fp32" && *p != "bf16")
-            throw error(cat("--precision ", *p, ": expected fp32 or bf16"));
-        o.precision = *p;
-    }
+    if (auto p = a.get("precision")) o.precision = precision_named(*p);
     o.fp16 = a.has("fp16");
     if (o.fp16 && o.backend == "cpu") o.backend = "vulkan";
     return o;

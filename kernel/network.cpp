@@ -45,6 +45,12 @@ void prepare_layers(const graph& g, const weight_store& w, cnnkit_precision prec
 
 }  // namespace
 
+cnnkit_precision precision_named(const std::string& name) {
+    if (name == "fp32") return CNNKIT_PRECISION_F32;
+    if (name == "bf16") return CNNKIT_PRECISION_BF16;
+    throw error(cat("--precision ", name, ": expected fp32 or bf16"));
+}
+
 std::unique_ptr<network> network::load(const registry& reg, const std::filesystem::path& model,
                                        const network_options& opt) {
     const std::string ext = model.extension().string();
@@ -80,13 +86,10 @@ std::unique_ptr<network> network::build(graph g, std::shared_ptr<safetensors_fil
     n->weights_ = bind_weights(n->g_, file, opt.random_seed);
     n->source_ = n->g_;
     if (opt.fuse) n->fusion_ = fuse_graph(n->g_, n->weights_);
-    if (opt.precision == "bf16" && opt.backend != "cpu")
+    if (opt.precision == CNNKIT_PRECISION_BF16 && opt.backend != "cpu")
         throw error(cat("--precision bf16 runs on the CPU backend only (got --backend ",
                         opt.backend, "; the Vulkan backend's reduced precision is --fp16)"));
-    if (opt.precision != "fp32" && opt.precision != "bf16")
-        throw error(cat("unknown precision '", opt.precision, "' (expected fp32 or bf16)"));
-    prepare_layers(n->g_, n->weights_,
-                   opt.precision == "bf16" ? CNNKIT_PRECISION_BF16 : CNNKIT_PRECISION_F32);
+    prepare_layers(n->g_, n->weights_, opt.precision);
     plan_options cpu_planning = opt.planning, gpu_planning = opt.planning;
     // One thread runs nodes in turn: the smaller arena of reuse across branches costs nothing.
     if (opt.threads == 1) cpu_planning.parallel_branches = false;

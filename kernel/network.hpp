@@ -9,6 +9,8 @@
 #include "plan/planner.hpp"
 #include "weights/weights.hpp"
 
+#include <cnnkit/plugin_abi.h>
+
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -30,11 +32,14 @@ struct network_options {
     std::string backend = "cpu";
     int device = -1;  // Vulkan device index; -1 prefers a discrete GPU
     bool fp16 = false;  // Vulkan: float tensors and weights stored as float16 (fp32 arithmetic)
-    // fp32, or bf16 (CPU only): layers that support it (fc) keep their weights as bfloat16,
+    // F32, or BF16 (CPU only): layers that support it (fc) keep their weights as bfloat16,
     // halving the bytes batch-1 fully connected layers stream; activations and sums stay float32.
-    std::string precision = "fp32";
+    cnnkit_precision precision = CNNKIT_PRECISION_F32;
     bool fuse = true;  // conv + batch_norm / add / activation fusion at load (plan/fuse.hpp)
 };
+
+// The precision `--precision NAME` names: fp32 or bf16 (anything else throws, naming the flag).
+cnnkit_precision precision_named(const std::string& name);
 
 class network {
 public:

@@ -108,7 +108,7 @@ layer_result run_layer_with(const std::string& type, const std::string& params,
     opt.threads = threads;
     opt.backend = backend;
     opt.fp16 = backend == "vulkan" && vulkan_fp16();
-    opt.precision = precision;
+    opt.precision = precision_named(precision);
     std::string wfile;
     if (!weights.empty()) {
         for (std::size_t i = 0; i < g.weights.size(); ++i)
