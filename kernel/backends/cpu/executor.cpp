@@ -1,15 +1,17 @@
-// executor.cpp: the CPU backend: an arena per in-flight inference, a flow graph over the plan.
+// executor.cpp: the CPU backend: per in-flight inference, an arena of memory and a team of threads
+// (team.hpp) over the plan, inside one oneTBB task arena.
 #include "backends/cpu/executor.hpp"
 
 #include "backends/cpu/gemm.hpp"
+#include "backends/cpu/team.hpp"
 
 #include "util/tsan.hpp"
 
 #include <cblas.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
-#include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 
 #include <atomic>
 #include <cstdio>
@@ -19,11 +21,10 @@
 namespace cnnkit::kernel {
 namespace {
 
-void host_parallel_for(void*, std::int64_t begin, std::int64_t end, std::int64_t grain,
-                       void (*body)(void*, std::int64_t, std::int64_t), void* user) {
-    if (end <= begin) return;
-    if (end - begin <= std::max<std::int64_t>(grain, 1) ||
-        oneapi::tbb::this_task_arena::max_concurrency() == 1) {
+// Outside a run's team (ctx null: a Vulkan run's CPU nodes, tools): oneTBB's parallel_for.
+void tbb_parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain,
+                      void (*body)(void*, std::int64_t, std::int64_t), void* user) {
+    if (oneapi::tbb::this_task_arena::max_concurrency() == 1) {
         body(user, begin, end);
         return;
     }
@@ -37,6 +38,27 @@ void host_parallel_for(void*, std::int64_t begin, std::int64_t end, std::int64_t
             tsan::release(&join);
         });
     tsan::acquire(&join);
+}
+
+// ctx: the run's team. Inline when there is nothing to share, or inside another parallel_for's
+// chunk (a chunk never waits for others' work).
+void host_parallel_for(void* ctx, std::int64_t begin, std::int64_t end, std::int64_t grain,
+                       void (*body)(void*, std::int64_t, std::int64_t), void* user) {
+    if (end <= begin) return;
+    if (end - begin <= std::max<std::int64_t>(grain, 1)) {
+        body(user, begin, end);
+        return;
+    }
+    if (!ctx) {
+        tbb_parallel_for(begin, end, grain, body, user);
+        return;
+    }
+    const team_member& m = current_member();
+    if (m.t != ctx || m.in_chunk || m.t->size() == 1) {
+        body(user, begin, end);
+        return;
+    }
+    m.t->parallel_for(m.me, begin, end, grain, body, user);
 }
 
 void host_sgemm(void*, int ta, int tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
@@ -82,10 +104,6 @@ void host_log(void*, int level, const char* message) {
     if (level >= 2) std::fprintf(stderr, "warning: %s\n", message);
 }
 
-// TSan: node bodies live in oneTBB's memory, where the code reading them cannot find a per-run
-// address before it has read them; one fixed address orders graph construction before them.
-int graph_built = 0;
-
 const cnnkit_host services{sizeof(cnnkit_host), nullptr, &host_parallel_for, &host_sgemm,
                            &host_log};
 
@@ -109,10 +127,10 @@ const cnnkit_host& cpu_host_services() {
 struct cpu_executor::impl {
     oneapi::tbb::task_arena arena;
     std::vector<std::vector<int>> successors;
-    std::vector<int> roots;
+    std::vector<int> deps;  // per node: how many nodes it waits on
 };
 
-// What one run() shares with the node bodies of its context's flow graph.
+// What one run() shares with its nodes.
 struct run_state {
     const timing_sink* timing = nullptr;
     std::atomic<bool> failed{false};
@@ -121,20 +139,23 @@ struct run_state {
 };
 
 // One in-flight inference: its arena memory, the tensor views of every node into that memory,
-// and a flow graph over the plan, all built once and reused, so a warm run allocates nothing.
+// and the team that runs the plan, all built once and reused, so a warm run allocates nothing.
 struct cpu_executor::context {
     aligned_buffer memory;
     std::vector<cnnkit_tensor> views;  // per node: inputs, then outputs, then weights
     std::vector<std::size_t> first;    // per node: its first view; first[n + 1] ends it
-    std::unique_ptr<oneapi::tbb::flow::graph> flow;
-    std::vector<std::unique_ptr<oneapi::tbb::flow::continue_node<oneapi::tbb::flow::continue_msg>>>
-        nodes;
+    team crew;
+    cnnkit_host host;  // the services, with the team as their context
     run_state* state = nullptr;  // the run in progress
-    // TSan: one sync point per node, released when it ends and acquired by its successors, and
-    // one for the run (the flow graph's own hand-offs are invisible to TSan).
+    char start = 0;  // TSan: the caller's writes before the members (handed over by oneTBB)
+    // TSan: one sync point per node, released when it ends and acquired by its dependents: the
+    // team's atomics order them, but CNNKIT_TSAN leaves atomics uninstrumented (for oneTBB's
+    // sake, tests/tsan-ignorelist.txt), so every edge they order is stated.
     std::vector<char> done;
-    char start = 0;
-    explicit context(std::size_t bytes) : memory(bytes) {}
+    context(std::size_t bytes, const impl& im, int threads)
+        : memory(bytes), crew(im.successors, im.deps, threads), host(services) {
+        host.ctx = &crew;
+    }
 };
 
 cpu_executor::cpu_executor(const graph& g, const plan& p, const weight_store& w, int threads)
@@ -148,16 +169,12 @@ cpu_executor::cpu_executor(const graph& g, const plan& p, const weight_store& w,
     impl_->arena.initialize(threads_);
     impl_->successors.resize(g.nodes.size());
     for (std::size_t n = 0; n < g.nodes.size(); ++n) {
-        if (p.deps[n].empty()) impl_->roots.push_back(static_cast<int>(n));
+        impl_->deps.push_back(static_cast<int>(p.deps[n].size()));
         for (int d : p.deps[n]) impl_->successors[d].push_back(static_cast<int>(n));
     }
 }
 
-cpu_executor::~cpu_executor() {
-    std::lock_guard lock(pool_mutex_);
-    // Flow graphs are destroyed inside the arena they were built in.
-    impl_->arena.execute([&] { pool_.clear(); });
-}
+cpu_executor::~cpu_executor() = default;
 
 std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
     {
@@ -168,7 +185,7 @@ std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
             return c;
         }
     }
-    auto c = std::make_unique<context>(p_.arena_bytes);
+    auto c = std::make_unique<context>(p_.arena_bytes, *impl_, threads_);
     auto* base = static_cast<unsigned char*>(c->memory.data);
     for (const node& nd : g_.nodes) {
         c->first.push_back(c->views.size());
@@ -181,24 +198,6 @@ std::unique_ptr<cpu_executor::context> cpu_executor::acquire() const {
     }
     c->first.push_back(c->views.size());
     c->done.resize(g_.nodes.size());
-    auto build = [&] {
-        using namespace oneapi::tbb::flow;
-        c->flow = std::make_unique<oneapi::tbb::flow::graph>();
-        context* raw = c.get();
-        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
-            c->nodes.push_back(std::make_unique<continue_node<continue_msg>>(
-                *c->flow, [this, raw, n](const continue_msg&) {
-                    tsan::acquire(&graph_built);  // before reading this closure's captures
-                    run_node(*raw, static_cast<int>(n));
-                }));
-        for (std::size_t n = 0; n < g_.nodes.size(); ++n)
-            for (int s : impl_->successors[n]) make_edge(*c->nodes[n], *c->nodes[s]);
-        tsan::release(&graph_built);
-    };
-    const tsan::handoff<decltype(build)> job{build};
-    tsan::release(&job);
-    impl_->arena.execute(job);
-    tsan::acquire(&job);
     return c;
 }
 
@@ -207,8 +206,7 @@ void cpu_executor::release(std::unique_ptr<context> c) const {
     pool_.push_back(std::move(c));
 }
 
-void cpu_executor::run_node(context& ctx, int n) const {
-    tsan::acquire(&ctx.start);
+void cpu_executor::run_node(context& ctx, int n, int member) const {
     for (int d : p_.deps[n]) tsan::acquire(&ctx.done[d]);
     struct on_exit {
         const void* sync;
@@ -225,7 +223,7 @@ void cpu_executor::run_node(context& ctx, int n) const {
     auto* base = static_cast<unsigned char*>(ctx.memory.data);
     cnnkit_diag d{};
     const cnnkit_status s =
-        nd.type->api->run_cpu(nd.self.get(), &services, v, n_in, v + n_in + n_out, n_w, v + n_in,
+        nd.type->api->run_cpu(nd.self.get(), &ctx.host, v, n_in, v + n_in + n_out, n_w, v + n_in,
                               n_out, nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
     if (s != CNNKIT_STATUS_OK) {
         std::lock_guard lock(st.failure_mutex);
@@ -233,9 +231,7 @@ void cpu_executor::run_node(context& ctx, int n) const {
             st.failure = cat("node '", nd.name, "' (", nd.type->api->type,
                              "): ", d.text[0] ? d.text : "run failed");
     }
-    if (*st.timing)
-        (*st.timing)({n, t0, std::chrono::steady_clock::now(),
-                      oneapi::tbb::this_task_arena::current_thread_index()});
+    if (*st.timing) (*st.timing)({n, t0, std::chrono::steady_clock::now(), member});
 }
 
 void cpu_executor::run(std::span<const host_tensor* const> inputs,
@@ -264,12 +260,26 @@ void cpu_executor::run(std::span<const host_tensor* const> inputs,
     run_state st;
     st.timing = &timing;
     ctx->state = &st;
+    ctx->crew.reset();
+    context* raw = ctx.get();
+    // Each member: the context's team loop. oneTBB hands members (and the body below, when it
+    // delegates execute() to a worker) to other threads in ways TSan cannot see, hence `start`,
+    // released before each hand-off and acquired before anything handed over is read.
+    auto member = [this, raw](int me) {
+        tsan::acquire(&raw->start);
+        raw->crew.work(me, [this, raw](int n, int m) { run_node(*raw, n, m); });
+        tsan::release(&raw->start);
+    };
     auto body = [&] {
-        tsan::acquire(&ctx->start);
-        for (int r : impl_->roots) ctx->nodes[r]->try_put(oneapi::tbb::flow::continue_msg());
-        ctx->flow->wait_for_all();
-        for (const char& d : ctx->done) tsan::acquire(&d);
-        tsan::release(&ctx->start);
+        // The other members are oneTBB tasks: an idle worker of the arena takes each (one that
+        // is asleep takes milliseconds to wake; meanwhile the caller runs the nodes alone). One
+        // that starts after the run has ended finds it done and returns.
+        oneapi::tbb::task_group others;
+        tsan::release(&raw->start);
+        for (int me = 1; me < raw->crew.size(); ++me) others.run([member, me] { member(me); });
+        member(0);
+        others.wait();
+        tsan::acquire(&raw->start);
     };
     tsan::release(&ctx->start);
     const tsan::handoff<decltype(body)> job{body};

@@ -1,5 +1,6 @@
-// executor.hpp: runs a planned graph on the CPU as a oneTBB flow graph (independent branches in
-// parallel) inside a task arena of `threads`. One executor serves concurrent run() calls.
+// executor.hpp: runs a planned graph on the CPU inside a oneTBB task arena of `threads`: a team of
+// the caller and the arena's workers takes ready nodes (independent branches in parallel) and
+// chunks of their parallel_for (team.hpp). One executor serves concurrent run() calls.
 #pragma once
 
 #include "graph/graph.hpp"
@@ -16,7 +17,7 @@
 
 namespace cnnkit::kernel {
 
-// Called after each node with its start/end times and the worker thread index.
+// Called after each node with its start/end times and the team member that ran it (0: the caller).
 struct node_timing {
     int node;
     std::chrono::steady_clock::time_point start, end;
@@ -43,7 +44,7 @@ private:
     struct context;
     std::unique_ptr<context> acquire() const;
     void release(std::unique_ptr<context> c) const;
-    void run_node(context& ctx, int n) const;
+    void run_node(context& ctx, int n, int member) const;
 
     const graph& g_;
     const plan& p_;
