@@ -65,7 +65,7 @@ TEST_CASE("cli: missing weights, unknown options and missing files exit 1 with a
     CHECK(out == "error: " + dir + "/nope.npy: cannot open .npy file\n");
 }
 
-TEST_CASE("cli: --precision bf16 runs fc on bfloat16 weights; other precisions and Vulkan are "
+TEST_CASE("cli: --precision bf16 runs fc on bfloat16 weights, and other precisions and Vulkan are "
           "refused", "[cli][bf16]") {
     const std::string dir = testing::temp_dir("cli-bf16");
     std::filesystem::remove_all(dir + "/fp32");

@@ -27,7 +27,7 @@ std::vector<std::string> row_of(const std::string& table, const std::string& nod
 }
 }  // namespace
 
-TEST_CASE("configs: alexnet conv1 gives 55x55x96 with 34,944 parameters; 60,965,224 in all",
+TEST_CASE("configs: alexnet conv1 gives 55x55x96 with 34,944 parameters and 60,965,224 in all",
           "[configs][cli]") {
     std::string out;
     REQUIRE(testing::run_cnnkit("check " + testing::source_path("configs/alexnet.yaml"), out) == 0);

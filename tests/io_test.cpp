@@ -34,7 +34,7 @@ TEST_CASE("npy: truncated data and unsupported dtypes are refused", "[io]") {
     REQUIRE_THROWS_WITH(parse_npy(b.data(), 4, "z.npy"), "z.npy: not a .npy file");
 }
 
-TEST_CASE("safetensors: weights bind by name and shape; mismatches name the tensor", "[io]") {
+TEST_CASE("safetensors: weights bind by name and shape, and mismatches name the tensor", "[io]") {
     const graph g0 = load_yaml_text(testing::plugins(),
                                     "inputs: {x: [1, 2, 4, 4]}\nnodes: [{name: c, type: conv, out_channels: 3, kernel: 1}]\n",
                                     "w.yaml");
@@ -48,8 +48,9 @@ TEST_CASE("safetensors: weights bind by name and shape; mismatches name the tens
                       {{"c.weight", testing::random_tensor({3, 2, 3, 3}, 1)},
                        {"c.bias", testing::random_tensor({3}, 2)}});
     REQUIRE_THROWS_WITH(bind_weights(g0, safetensors_file::open(dir + "/shape.safetensors"), {}),
-                        dir + "/shape.safetensors: tensor 'c.weight' has shape {3, 2, 3, 3}, the "
-                              "network expects {3, 2, 1, 1}");
+                        "w.yaml:2:9: " + dir +
+                            "/shape.safetensors: tensor 'c.weight' has shape {3, 2, 3, 3}, the "
+                            "network expects {3, 2, 1, 1} (layer 'c' (conv) on 'x' {1, 2, 4, 4})");
     write_safetensors(dir + "/extra.safetensors",
                       {{"c.weight", testing::random_tensor({3, 2, 1, 1}, 1)},
                        {"c.bias", testing::random_tensor({3}, 2)},
@@ -70,6 +71,27 @@ TEST_CASE("safetensors: a header that declares more bytes than the file holds is
                         f + ": tensor 'a': data_offsets [0, 64] outside the 56 data bytes");
     { std::ofstream(f, std::ios::binary | std::ios::trunc).write("\xff\xff\xff\xff\xff\xff\x00\x00", 8); }
     REQUIRE_THROWS_WITH(safetensors_file::open(f), Catch::Contains("header declares"));
+}
+
+TEST_CASE("safetensors: shapes and offsets that are not integers are refused by name", "[io]") {
+    const std::string f = testing::temp_dir("st") + "/num.safetensors";
+    const auto write = [&](const std::string& header) {
+        std::ofstream o(f, std::ios::binary | std::ios::trunc);
+        const std::uint64_t n = header.size();
+        o.write(reinterpret_cast<const char*>(&n), 8);
+        o << header << std::string(48, '\0');
+    };
+    // A float far outside int64 (fuzz_safetensors found nlohmann's cast of it undefined).
+    write(R"({"a": {"dtype": "F32", "shape": [4, 8.88889e+22], "data_offsets": [0, 48]}})");
+    REQUIRE_THROWS_WITH(safetensors_file::open(f),
+                        f + ": tensor 'a': shape holds 8.88889e+22, not an integer");
+    write(R"({"a": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 4.8e1]}})");
+    REQUIRE_THROWS_WITH(safetensors_file::open(f),
+                        f + ": tensor 'a': data_offsets [0,48.0] are not two byte offsets");
+    write(R"({"a": {"dtype": "F32", "shape": [4, 3], "data_offsets": [-1, 47]}})");
+    REQUIRE_THROWS_WITH(safetensors_file::open(f), Catch::Contains("are not two byte offsets"));
+    write(R"({"a": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]}})");
+    REQUIRE(safetensors_file::open(f)->entries().size() == 1);
 }
 
 TEST_CASE("weights: random weights are deterministic per seed and name", "[io]") {

@@ -50,7 +50,7 @@ TEST_CASE("registry: a missing file and a non-library are distinct errors", "[re
     REQUIRE_THROWS_WITH(reg.load_file(junk), Catch::StartsWith(junk + ": not a loadable plugin"));
 }
 
-TEST_CASE("registry: a duplicate layer type is refused naming both files; the first stays",
+TEST_CASE("registry: a duplicate layer type is refused naming both files, and the first stays",
           "[registry]") {
     registry reg;
     reg.load_dir(CNNKIT_PLUGIN_DIR);

@@ -103,7 +103,7 @@ TEST_CASE("team: parallel_for covers its range once, in chunks of at least its g
     }
 }
 
-TEST_CASE("team: a parallel_for inside a chunk runs inline; a late member finds the run done",
+TEST_CASE("team: a parallel_for inside a chunk runs inline, and a late member finds the run done",
           "[team]") {
     const std::vector<std::vector<int>> succ{{}};
     const std::vector<int> deps{0};

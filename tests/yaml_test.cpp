@@ -71,7 +71,7 @@ nodes:
     CHECK(g.tensors[g.outputs[0].second].shape == sdk::shape{1, 4, 12, 12});
 }
 
-TEST_CASE("yaml: nodes may be listed out of order; they run after their inputs", "[yaml]") {
+TEST_CASE("yaml: nodes may be listed out of order and run after their inputs", "[yaml]") {
     const graph g = load(R"(
 inputs: {x: [1, 2, 4, 4]}
 nodes:

@@ -94,14 +94,22 @@ void safetensors_file::parse(const unsigned char* bytes) {
             const auto& dims = v.at("shape");
             if (!dims.is_array() || dims.size() > CNNKIT_MAX_RANK)
                 throw error(cat("shape must be a list of at most ", CNNKIT_MAX_RANK, " numbers"));
-            for (const auto& d : dims) e.shape.push_back(d.get<std::int64_t>());
+            // Integers only: nlohmann's get<> of a float such as 1e23 casts out of range (UB).
+            for (const auto& d : dims) {
+                if (!d.is_number_integer())
+                    throw error(cat("shape holds ", d.dump(), ", not an integer"));
+                e.shape.push_back(d.get<std::int64_t>());
+            }
             const auto checked = limits::checked_numel(e.shape, static_cast<std::int64_t>(esize));
             if (!checked)
                 throw error(cat("shape ", e.shape, " is outside the limits (",
                                 limits::tensor_limits_text(), ")"));
             const auto numel = static_cast<std::uint64_t>(*checked);
             const auto& off = v.at("data_offsets");
-            const auto b = off.at(0).get<std::uint64_t>(), en = off.at(1).get<std::uint64_t>();
+            if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+                !off[1].is_number_unsigned())
+                throw error(cat("data_offsets ", off.dump(), " are not two byte offsets"));
+            const auto b = off[0].get<std::uint64_t>(), en = off[1].get<std::uint64_t>();
             if (b > en || en > data_size)
                 throw error(cat("data_offsets [", b, ", ", en, "] outside the ", data_size,
                                 " data bytes"));

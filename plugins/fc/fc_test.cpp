@@ -83,7 +83,7 @@ TEST_CASE("fc: CPU matches the reference on random shapes, with and without bias
     }
 }
 
-TEST_CASE("gemm: trans flags pick M, N, K; C must broadcast to [M, N]", "[fc][gemm][shape]") {
+TEST_CASE("gemm: trans flags pick M, N, K and C must broadcast to [M, N]", "[fc][gemm][shape]") {
     CHECK(testing::infer_layer("gemm", "{trans_a: true, trans_b: true}", {{5, 3}, {7, 5}})[0] ==
           sdk::shape{3, 7});
     CHECK(testing::infer_layer("gemm", "{}", {{3, 5}, {5, 7}, {3, 1}})[0] == sdk::shape{3, 7});
