@@ -98,3 +98,22 @@ TEST_CASE("determinism: cnnkit run AlexNet with --threads 1 and --threads 2 writ
     REQUIRE(files[0].size() > 4000);
     CHECK(files[0] == files[1]);
 }
+
+TEST_CASE("determinism: a timing callback that throws fails the run naming the node, and the "
+          "next run is whole",
+          "[determinism][cpu]") {
+    for (int threads : {1, 2}) {
+        const auto net = load_net(branchy, threads);
+        const auto x = testing::random_tensor({2, 8, 12, 12}, 5);
+        const auto want = net->run({{"x", x}}).at("out");
+        const std::string third = net->g().nodes[2].name;
+        const timing_sink throwing = [&](const node_timing& t) {
+            if (t.node == 2) throw std::runtime_error("sink full");
+        };
+        CAPTURE(threads);
+        REQUIRE_THROWS_WITH(net->run({{"x", x}}, throwing),
+                            Catch::Contains("node '" + third + "'") &&
+                                Catch::Contains("timing callback: sink full"));
+        CHECK(net->run({{"x", x}}).at("out").bytes == want.bytes);
+    }
+}

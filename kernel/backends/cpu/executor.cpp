@@ -225,13 +225,19 @@ void cpu_executor::run_node(context& ctx, int n, int member) const {
     const cnnkit_status s =
         nd.type->api->run_cpu(nd.self.get(), &ctx.host, v, n_in, v + n_in + n_out, n_w, v + n_in,
                               n_out, nd.workspace ? base + p_.workspaces[n].offset : nullptr, &d);
-    if (s != CNNKIT_STATUS_OK) {
+    const auto fail = [&](const char* why) {
         std::lock_guard lock(st.failure_mutex);
         if (!st.failed.exchange(true))
-            st.failure = cat("node '", nd.name, "' (", nd.type->api->type,
-                             "): ", d.text[0] ? d.text : "run failed");
+            st.failure = cat("node '", nd.name, "' (", nd.type->api->type, "): ", why);
+    };
+    if (s != CNNKIT_STATUS_OK) fail(d.text[0] ? d.text : "run failed");
+    // A throwing timing sink fails the run like a node would: an exception leaving a member's
+    // loop would leave the other members spinning for nodes that never come.
+    try {
+        if (*st.timing) (*st.timing)({n, t0, std::chrono::steady_clock::now(), member});
+    } catch (const std::exception& e) {
+        fail(cat("timing callback: ", e.what()).c_str());
     }
-    if (*st.timing) (*st.timing)({n, t0, std::chrono::steady_clock::now(), member});
 }
 
 void cpu_executor::run(std::span<const host_tensor* const> inputs,
