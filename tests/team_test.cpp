@@ -137,3 +137,19 @@ TEST_CASE("team: a parallel_for inside a chunk runs inline, and a late member fi
     t.work(1, [&](int, int) { ++ran; });
     REQUIRE(ran.load() == 0);
 }
+
+TEST_CASE("team: a job slot's generation wraps safely after millions of parallel_fors", "[team]") {
+    const std::vector<std::vector<int>> succ{{}};
+    const std::vector<int> deps{0};
+    team t(succ, deps, 2);
+    std::int64_t covered = 0;
+    run_round(t, 1, [&](int, int me) {
+        // 2^22 + 10 jobs from one slot: the generation (22 bits above the open bit) wraps once.
+        for (int i = 0; i < (1 << 22) + 10; ++i)
+            t.parallel_for(
+                me, 0, 2, 1,
+                [](void* u, std::int64_t b, std::int64_t e) { *static_cast<std::int64_t*>(u) += e - b; },
+                &covered);
+    });
+    REQUIRE(covered == 2 * ((std::int64_t{1} << 22) + 10));
+}

@@ -103,7 +103,9 @@ void team::parallel_for(int me, std::int64_t begin, std::int64_t end, std::int64
     j.next.store(begin, std::memory_order_relaxed);
     // A new generation in the bits above `open`: a helper that read the last job's state cannot
     // enter this one by a compare-exchange that happens to see the same bits.
-    const std::int64_t gen = (j.state.load(std::memory_order_relaxed) >> 41) + 1;
+    // It wraps after 2^22 jobs (masked, so the shift below never reaches the sign bit).
+    const std::int64_t gen =
+        ((j.state.load(std::memory_order_relaxed) >> 41) + 1) & ((std::int64_t{1} << 22) - 1);
     tsan::release(&j.next);
     j.state.store((gen << 41) | team_job::open, std::memory_order_release);
     team_member& m = current_member();
