@@ -115,5 +115,12 @@ TEST_CASE("determinism: a timing callback that throws fails the run naming the n
                             Catch::Contains("node '" + third + "'") &&
                                 Catch::Contains("timing callback: sink full"));
         CHECK(net->run({{"x", x}}).at("out").bytes == want.bytes);
+        const timing_sink throws_int = [&](const node_timing& t) {
+            if (t.node == 2) throw 7;
+        };
+        REQUIRE_THROWS_WITH(net->run({{"x", x}}, throws_int),
+                            Catch::Contains("node '" + third + "'") &&
+                                Catch::Contains("timing callback: an exception that is not"));
+        CHECK(net->run({{"x", x}}).at("out").bytes == want.bytes);
     }
 }

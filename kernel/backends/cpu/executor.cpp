@@ -8,7 +8,6 @@
 #include "util/tsan.hpp"
 
 #include <cblas.h>
-#include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -237,6 +236,8 @@ void cpu_executor::run_node(context& ctx, int n, int member) const {
         if (*st.timing) (*st.timing)({n, t0, std::chrono::steady_clock::now(), member});
     } catch (const std::exception& e) {
         fail(cat("timing callback: ", e.what()).c_str());
+    } catch (...) {
+        fail("timing callback: an exception that is not a std::exception");
     }
 }
 
