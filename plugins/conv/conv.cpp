@@ -180,6 +180,8 @@ struct conv_layer {
         std::int64_t floats = tiling_of(p, g).shared_floats();
         if (winograd_applies(p, g, mode))
             floats = winograd_workspace_floats(g);
+        else if (winograd2_applies(p, g, mode))
+            floats = winograd2_workspace_floats(g);
         else if (rows_applies(p, g, mode))
             floats = rows_workspace_floats(p, g);
         else if (pointwise_applies(p, g, mode))

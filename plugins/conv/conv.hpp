@@ -79,7 +79,7 @@ void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r
 // the rows path to size rules, winograd forces Winograd on every conv it supports (tests), gemm
 // turns both off, im2col also turns off the packed GEMM path (the im2col + host SGEMM path
 // everywhere, for comparisons).
-enum class algo : std::uint8_t { automatic, winograd, gemm, im2col };
+enum class algo : std::uint8_t { automatic, winograd, winograd2, gemm, im2col };
 algo algo_from_env();
 
 // The AVX-512 job code's target attribute: GCC also takes the preferred vector width; clang
@@ -200,7 +200,21 @@ struct winograd_weights {
     std::int64_t u_skip = 0;
     std::int64_t k = 0, c = 0;
     std::int32_t isa = 0;  // which compiled transform code runs (winograd.cpp)
+    std::int32_t tile = 4;  // output tile: F(4x4, 3x3), or F(2x2, 3x3) (winograd2.cpp, u [16][..])
 };
+// G f G^T of one 3x3 filter f (row-major) for a Winograd filter matrix G (T x 3), in double.
+template <int T>
+void winograd_filter(const double (&g)[T][3], const float* f, double (&u)[T][T]) {
+    double gf[T][3] = {};  // G f
+    for (int i = 0; i < T; ++i)
+        for (int j = 0; j < 3; ++j)
+            for (int r = 0; r < 3; ++r) gf[i][j] += g[i][r] * f[r * 3 + j];
+    for (int i = 0; i < T; ++i)
+        for (int j = 0; j < T; ++j) {
+            u[i][j] = 0;
+            for (int r = 0; r < 3; ++r) u[i][j] += gf[i][r] * g[j][r];
+        }
+}
 bool winograd_applies(const params& p, const geometry& g, algo mode);
 void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s);
 // Runs the conv by Winograd and returns true, or returns false (not prepared for this input).
@@ -208,6 +222,13 @@ bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c
 // The workspace winograd_run needs: where output channels are split over jobs (few tiles),
 // every tile block's transformed input, made once for all of them.
 std::int64_t winograd_workspace_floats(const geometry& g);
+// F(2x2, 3x3) (cpu/winograd2.cpp) for the small planes F(4x4) leaves to the direct path; its
+// filters live in winograd_weights too (tile 2). winograd_prepare and winograd_run take it
+// where it applies.
+bool winograd2_applies(const params& p, const geometry& g, algo mode);
+void winograd2_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s);
+bool winograd2_run(const params& p, const winograd_weights& s, const sdk::call& c);
+std::int64_t winograd2_workspace_floats(const geometry& g);
 
 // Convs over at most 4 input channels on AVX-512 (cpu/rows.cpp): output rows vectorised over
 // pixels, the input split into stride phases in the workspace. Empty `a` = not this path.

@@ -35,6 +35,14 @@ std::vector<float> reference(const kernel::host_tensor& x, const std::vector<flo
                 }
     return y;
 }
+
+// Winograd F(4x4, 3x3) rounds differently from the direct sum: its transforms scale terms by up
+// to 8x25 and cancel them again, so the error grows with the filter's fan-in. Measured against
+// the GEMM path on inputs in [-1, 1] with fan-in 576 to 4608 (outputs up to 1.7): at most
+// 1.7e-5 absolute, 1.2e-4 relative where |y| > 0.1; this bound covers those too
+// (and F(2x2, 3x3), whose transforms scale by at most 4).
+constexpr float winograd_rtol = 1e-4f, winograd_atol = 3e-5f;
+
 }  // namespace
 
 TEST_CASE("conv: 3x3 stride 2 pad 1 on 32x32 gives 16x16", "[conv][shape]") {
@@ -140,13 +148,23 @@ TEST_CASE("conv: few pixels split the output channels into blocks of 12 (40 on 3
 
 TEST_CASE("conv: a residual input is added after the bias and before the activation",
           "[conv][cpu]") {
-    const auto x = testing::random_tensor({2, 3, 7, 6}, 14);
-    const auto res = testing::random_tensor({2, 5, 7, 6}, 15, -2, 2);
-    const auto r = run_layer("conv", "{out_channels: 5, kernel: 3, pad: 1, residual: true, "
-                                     "activation: relu}", {x, res}, 6);
-    auto want = reference(x, r.weights[0], &r.weights[1], 5, 3, 3, 1, 1, 1, 1, 7, 6, 1, 1, 1);
-    for (std::size_t i = 0; i < want.size(); ++i) want[i] = std::max(want[i] + res.f32()[i], 0.0f);
-    testing::check_close(r.outputs[0], {2, 5, 7, 6}, want);
+    // {n, c, k, h, w}: the second, 4 images of 7x7 (64 tiles of 2x2), takes Winograd F(2x2)
+    // on AVX-512 (the direct path elsewhere), its 40 output channels ending in a short block.
+    const struct { int n, c, k, h, w; } cases[] = {{2, 3, 5, 7, 6}, {4, 48, 40, 7, 7}};
+    for (const auto& k : cases) {
+        INFO(k.n << "x" << k.c << "x" << k.h << "x" << k.w << " to " << k.k);
+        const auto x = testing::random_tensor({k.n, k.c, k.h, k.w}, 14);
+        const auto res = testing::random_tensor({k.n, k.k, k.h, k.w}, 15, -2, 2);
+        const auto r = run_layer("conv", cnnkit::cat("{out_channels: ", k.k, ", kernel: 3, pad: 1, "
+                                                     "residual: true, activation: relu}"),
+                                 {x, res}, 6);
+        auto want =
+            reference(x, r.weights[0], &r.weights[1], k.k, 3, 3, 1, 1, 1, 1, k.h, k.w, 1, 1, 1);
+        for (std::size_t i = 0; i < want.size(); ++i)
+            want[i] = std::max(want[i] + res.f32()[i], 0.0f);
+        testing::check_close(r.outputs[0], {k.n, k.k, k.h, k.w}, want, winograd_rtol,
+                             winograd_atol);
+    }
     REQUIRE_THROWS_WITH(testing::infer_layer("conv", "{out_channels: 5, residual: true}",
                                              {{1, 3, 7, 6}, {1, 4, 5, 4}}),
                         Catch::Contains("(conv): residual 'x1' {1, 4, 5, 4} must have the "
@@ -155,12 +173,6 @@ TEST_CASE("conv: a residual input is added after the bias and before the activat
 
 namespace {
 using testing::scoped_env;
-
-// Winograd F(4x4, 3x3) rounds differently from the direct sum: its transforms scale terms by up
-// to 8x25 and cancel them again, so the error grows with the filter's fan-in. Measured against
-// the GEMM path on inputs in [-1, 1] with fan-in 576 to 4608 (outputs up to 1.7): at most
-// 1.7e-5 absolute, 1.2e-4 relative where |y| > 0.1; this bound covers those too.
-constexpr float winograd_rtol = 1e-4f, winograd_atol = 3e-5f;
 
 // Runs one conv layer with CNNKIT_CONV_ALGO set to `algo` while it loads.
 testing::layer_result run_with(const char* algo, const std::string& params,
@@ -172,7 +184,9 @@ testing::layer_result run_with(const char* algo, const std::string& params,
 
 TEST_CASE("conv: Winograd matches direct convolution on odd sizes, pads 0-2 and edge tiles",
           "[conv][cpu][winograd]") {
-    const scoped_env algo("CNNKIT_CONV_ALGO", "winograd");
+    // F(4x4, 3x3) (winograd) and F(2x2, 3x3) (winograd2), each forced on every conv.
+    const std::string which = GENERATE("winograd", "winograd2");
+    const scoped_env algo("CNNKIT_CONV_ALGO", which.c_str());
     // {n, c, k, h, w, top, left, bottom, right}: outputs not multiples of 4 (partial edge tiles),
     // C and K not multiples of 16, more tiles than one block (56x56), asymmetric pads; few
     // tiles with output channels split over jobs, which share one input transform made first
@@ -201,7 +215,8 @@ TEST_CASE("conv: Winograd matches direct convolution on odd sizes, pads 0-2 and 
 
 TEST_CASE("conv: Winograd adds bias, then the residual, then applies relu",
           "[conv][cpu][winograd]") {
-    const scoped_env algo("CNNKIT_CONV_ALGO", "winograd");
+    const std::string which = GENERATE("winograd", "winograd2");
+    const scoped_env algo("CNNKIT_CONV_ALGO", which.c_str());
     const auto x = testing::random_tensor({2, 20, 11, 14}, 31);
     const auto res = testing::random_tensor({2, 18, 11, 14}, 32, -2, 2);
     for (const char* act : {"relu", "relu6", "sigmoid"}) {
@@ -246,7 +261,7 @@ TEST_CASE("conv: Winograd and the GEMM path agree, and a bad CNNKIT_CONV_ALGO is
     }
     CHECK_THAT(chain, Catch::Contains("layer 'layer' (conv)") &&
                           Catch::Contains("libcnnkit_conv.so: CNNKIT_CONV_ALGO must be auto, "
-                                          "winograd, gemm or im2col, got 'fast'"));
+                                          "winograd, winograd2, gemm or im2col, got 'fast'"));
 }
 
 TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",

@@ -195,8 +195,9 @@ algo algo_from_env() {
     if (!v || !*v || std::strcmp(v, "auto") == 0) return algo::automatic;
     if (std::strcmp(v, "gemm") == 0) return algo::gemm;
     if (std::strcmp(v, "im2col") == 0) return algo::im2col;
+    if (std::strcmp(v, "winograd2") == 0) return algo::winograd2;
     sdk::expect(std::strcmp(v, "winograd") == 0,
-                "CNNKIT_CONV_ALGO must be auto, winograd, gemm or im2col, got '", v, "'");
+                "CNNKIT_CONV_ALGO must be auto, winograd, winograd2, gemm or im2col, got '", v, "'");
     return algo::winograd;
 }
 

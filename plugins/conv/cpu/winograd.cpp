@@ -632,8 +632,9 @@ void job_generic(const layout& q, const job_args& a, std::int64_t job, float* v,
 }  // namespace
 
 bool winograd_applies(const params& p, const geometry& g, algo mode) {
-    if (mode == algo::gemm || mode == algo::im2col || p.kernel != glm::ivec2{3, 3} ||
-        p.stride != glm::ivec2{1, 1} || p.dilation != glm::ivec2{1, 1} || p.groups != 1)
+    if (mode == algo::gemm || mode == algo::im2col || mode == algo::winograd2 ||
+        p.kernel != glm::ivec2{3, 3} || p.stride != glm::ivec2{1, 1} ||
+        p.dilation != glm::ivec2{1, 1} || p.groups != 1)
         return false;
     const layout q = layout_of(g);
     // Measured on VGG-16, ResNet-18 and GoogLeNet layers (README, CPU speed): Winograd beats the
@@ -652,6 +653,7 @@ bool winograd_applies(const params& p, const geometry& g, algo mode) {
 void winograd_prepare(const params& p, const sdk::shape& in, const float* w, winograd_weights& s) {
     s = winograd_weights{};
     const geometry geo = geometry_of(p, in);
+    if (winograd2_applies(p, geo, algo_from_env())) return winograd2_prepare(p, in, w, s);
     if (!winograd_applies(p, geo, algo_from_env())) return;
     const layout q = layout_of(geo);
     static const double g[6][3] = {{1.0 / 4, 0, 0},
@@ -668,23 +670,18 @@ void winograd_prepare(const params& p, const sdk::shape& in, const float* w, win
     float* u = s.u.data() + s.u_skip;
     for (std::int64_t o = 0; o < q.k; ++o)
         for (std::int64_t ci = 0; ci < q.c; ++ci) {
-            const float* f = w + (o * q.c + ci) * 9;
-            double gf[6][3] = {};  // G f
+            double t[6][6];
+            winograd_filter(g, w + (o * q.c + ci) * 9, t);
             for (int i = 0; i < 6; ++i)
-                for (int j = 0; j < 3; ++j)
-                    for (int r = 0; r < 3; ++r) gf[i][j] += g[i][r] * f[r * 3 + j];
-            for (int i = 0; i < 6; ++i)
-                for (int j = 0; j < 6; ++j) {
-                    double acc = 0;  // (G f G^T)[i][j]
-                    for (int r = 0; r < 3; ++r) acc += gf[i][r] * g[j][r];
+                for (int j = 0; j < 6; ++j)
                     u[(((i * 6 + j) * panels + o / pack_nr) * q.c + ci) * pack_nr +
-                        o % pack_nr] = static_cast<float>(acc);
-                }
+                      o % pack_nr] = static_cast<float>(t[i][j]);
         }
 }
 
 bool winograd_run(const params& p, const winograd_weights& s, const sdk::call& c) {
     if (s.u.empty()) return false;
+    if (s.tile == 2) return winograd2_run(p, s, c);
     const geometry g = geometry_of(p, c.in(0).shape());
     if (g.c != s.c || g.oc != s.k) return false;
     const layout q = layout_of(g);
