@@ -177,6 +177,7 @@ struct conv_layer {
     static std::uint64_t workspace(const params& p, std::span<const sdk::shape> in) {
         const geometry g = geometry_of(p, in[0]);
         const algo mode = algo_from_env();
+        if (depthwise_applies(p, g, mode)) return 0;  // a per-thread scratch instead
         std::int64_t floats = tiling_of(p, g).shared_floats();
         if (winograd_applies(p, g, mode))
             floats = winograd_workspace_floats(g);
@@ -194,9 +195,10 @@ struct conv_layer {
     static void prepare(const params& p, state& s, std::span<const sdk::shape> in,
                         std::span<const cnnkit_tensor> w) {
         const float* wt = sdk::const_tensor{&w[0]}.f32();
+        s = prepared{};
+        s.depthwise = depthwise_applies(p, geometry_of(p, in[0]), algo_from_env());
+        if (s.depthwise) return;
         winograd_prepare(p, in[0], wt, s.winograd);
-        s.packed = packed_weights{};
-        s.rows = rows_weights{};
         if (!s.winograd.u.empty()) return;
         rows_prepare(p, in[0], wt, s.rows);
         if (!s.rows.a.empty()) return;
@@ -206,6 +208,7 @@ struct conv_layer {
             packed_prepare(p, in[0], wt, s.packed);
     }
     static void run(const params& p, const sdk::call& c) {
+        if (c.state<state>().depthwise) return depthwise_run(p, c);
         if (winograd_run(p, c.state<state>().winograd, c) || rows_run(p, c.state<state>().rows, c))
             return;
         if (pointwise_run(p, c.state<state>().packed, c) || packed_run(p, c.state<state>().packed, c))

@@ -77,8 +77,8 @@ void im2col(const params& p, const geometry& g, const float* xin, std::int64_t r
 
 // How convs are computed, from CNNKIT_CONV_ALGO (read at load): auto (unset) leaves Winograd and
 // the rows path to size rules, winograd forces Winograd on every conv it supports (tests), gemm
-// turns both off, im2col also turns off the packed GEMM path (the im2col + host SGEMM path
-// everywhere, for comparisons).
+// turns both off, im2col also turns off the packed GEMM and depthwise paths (the im2col + host
+// SGEMM path everywhere, for comparisons).
 enum class algo : std::uint8_t { automatic, winograd, winograd2, gemm, im2col };
 algo algo_from_env();
 
@@ -242,11 +242,18 @@ std::int64_t rows_workspace_floats(const params& p, const geometry& g);
 void rows_prepare(const params& p, const sdk::shape& in, const float* w, rows_weights& s);
 bool rows_run(const params& p, const rows_weights& s, const sdk::call& c);
 
-// What a conv layer derives from its weights at load: one of them is filled, or none.
+// Convs whose groups each read one input channel (cpu/depthwise.cpp: depthwise, any channel
+// multiplier): a direct path over output rows, with nothing prepared at load.
+bool depthwise_applies(const params& p, const geometry& g, algo mode);
+void depthwise_run(const params& p, const sdk::call& c);
+
+// What a conv layer derives from its weights at load: one of them is filled, or none (or the
+// depthwise path, which needs nothing).
 struct prepared {
     winograd_weights winograd;
     rows_weights rows;
     packed_weights packed;
+    bool depthwise = false;
 };
 
 // Transposes an 8 x 8 block held as 8 rows (row i, float j -> row j, float i).

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <random>
+#include <string_view>
 
 using namespace cnnkit;
 using testing::run_layer;
@@ -313,6 +314,55 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
                 for (std::size_t i = 0; i < want.size(); ++i)
                     want[i] = std::max(want[i] + res.f32()[i], 0.0f);
             testing::check_close(r.outputs[0], {k.n, k.k, oh, ow}, want);
+        }
+    }
+}
+
+TEST_CASE("conv: depthwise convs (one input channel per group) match direct convolution",
+          "[conv][cpu][depthwise]") {
+    // Groups of one input channel take the depthwise path on every ISA: channel multipliers 1-3
+    // (a fill shared by the planes of one channel), strides 1-3 (phases), dilations, asymmetric
+    // pads wider than the kernel's reach, rows of 5 to 150 pixels (one to three 64-pixel chunks,
+    // partial vectors), 5x5 and 3x1 kernels, two images, and bias, residual and each activation.
+    const struct {
+        int n, c, mult, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+        bool bias, res;
+        const char* act;
+    } cases[] = {
+        {1, 8, 1, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false, "relu6"},
+        {2, 5, 1, 17, 150, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1, true, true, "relu"},
+        {1, 6, 2, 9, 70, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, false, false, "none"},
+        {1, 4, 3, 11, 20, 3, 3, 1, 3, 0, 3, 1, 4, 2, 2, true, true, "sigmoid"},
+        {2, 3, 1, 5, 5, 3, 1, 3, 1, 4, 0, 3, 0, 1, 1, true, false, "tanh"},
+        {1, 16, 1, 64, 64, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, true, true, "relu6"}};
+    for (const char* isa : {"generic", "avx2", "best"}) {
+        const scoped_env target("CNNKIT_CONV_ISA", isa);
+        for (const auto& k : cases) {
+            const int oh = (k.h + k.pt + k.pb - (k.dh * (k.kh - 1) + 1)) / k.sh + 1;
+            const int ow = (k.w + k.pl + k.pr - (k.dw * (k.kw - 1) + 1)) / k.sw + 1;
+            const int oc = k.c * k.mult;
+            const std::string params = cnnkit::cat(
+                "{out_channels: ", oc, ", groups: ", k.c, ", kernel: [", k.kh, ", ", k.kw,
+                "], stride: [", k.sh, ", ", k.sw, "], pad: [", k.pt, ", ", k.pl, ", ", k.pb, ", ",
+                k.pr, "], dilation: [", k.dh, ", ", k.dw, "], bias: ", k.bias ? "true" : "false",
+                ", residual: ", k.res ? "true" : "false", ", activation: ", k.act, "}");
+            INFO(isa << " " << params << " on " << k.n << "x" << k.c << "x" << k.h << "x" << k.w);
+            const auto x = testing::random_tensor({k.n, k.c, k.h, k.w}, 60 + k.c);
+            const auto res = testing::random_tensor({k.n, oc, oh, ow}, 61, -2, 2);
+            const auto r = k.res ? run_layer("conv", params, {x, res}, 3 + oc)
+                                 : run_layer("conv", params, {x}, 3 + oc);
+            auto want = reference(x, r.weights[0], k.bias ? &r.weights[1] : nullptr, oc, k.kh,
+                                  k.kw, k.sh, k.sw, k.pt, k.pl, oh, ow, k.dh, k.dw, k.c);
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                const float v = want[i] + (k.res ? res.f32()[i] : 0.0f);
+                const std::string_view a = k.act;
+                want[i] = a == "relu"    ? std::max(v, 0.0f)
+                          : a == "relu6" ? std::min(std::max(v, 0.0f), 6.0f)
+                          : a == "tanh"  ? std::tanh(v)
+                          : a == "sigmoid" ? 1.0f / (1.0f + std::exp(-v))
+                                           : v;
+            }
+            testing::check_close(r.outputs[0], {k.n, oc, oh, ow}, want);
         }
     }
 }
