@@ -87,6 +87,7 @@ TEST_CASE("configs: parameter totals are the published ones (torchvision, Caffe,
     CHECK(totals_of("resnet50.yaml").first == 25557032);
     CHECK(totals_of("resnet18.yaml").first == 11689512);
     CHECK(totals_of("googlenet.yaml").first == 6624904);
+    CHECK(totals_of("mobilenet_v2.yaml").first == 3504872);
     CHECK(totals_of("alexnet_torchvision.yaml").first == 61100840);
     CHECK(totals_of("alexnet.yaml").first == 60965224);  // Caffe's bvlc_alexnet
     // AlphaGo: 48*192*25+192 + 11*(192*192*9+192) + 192 (1x1, no bias) + 361 position biases.

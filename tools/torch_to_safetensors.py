@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """torch_to_safetensors.py: writes a PyTorch state_dict as .safetensors under cnnkit's weight names.
 
-    tools/torch_to_safetensors.py STATE_DICT.pt OUT.safetensors [--preset vgg16|alexnet]
+    tools/torch_to_safetensors.py STATE_DICT.pt OUT.safetensors [--preset vgg16|alexnet|mobilenet_v2]
     tools/torch_to_safetensors.py --torchvision resnet50 [--seed 0] OUT.safetensors
 
 The mapping is mechanical. cnnkit names a weight <node path>.<weight> and its configs name nodes
@@ -13,6 +13,9 @@ a preset renames those lists' weighted modules, in order, to the config's nodes:
   vgg16:   features.{0,2,5,...,28} -> conv1_1 ... conv5_3, classifier.{0,3,6} -> fc6, fc7, fc8
   alexnet: features.{0,3,6,8,10} -> conv1 ... conv5, classifier.{1,4,6} -> fc6, fc7, fc8
            (configs/alexnet_torchvision.yaml)
+and torchvision's MobileNetV2 nests such lists, whose indices its config keeps behind a '_':
+  mobilenet_v2: features.N -> features_N, .conv.N -> .conv_N, classifier.N -> classifier_N
+           (features.2.conv.1.0.weight -> features_2.conv_1.0.weight)
 Every tensor is written as contiguous little-endian float32. Needs only torch (and torchvision for
 --torchvision); safetensors is written by hand (8-byte header length, JSON header, raw data).
 """
@@ -29,7 +32,22 @@ VGG16_NODES = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2",
                "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3",
                "fc6", "fc7", "fc8"]
 ALEXNET_NODES = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
-PRESETS = {"vgg16": VGG16_NODES, "alexnet": ALEXNET_NODES}
+
+
+def mobilenet_v2_name(key):
+    """torchvision's mobilenet_v2 key -> configs/mobilenet_v2.yaml's weight name."""
+    parts = key.split(".")
+    out = []
+    for i, part in enumerate(parts):
+        if i > 0 and parts[i - 1] in ("features", "conv", "classifier") and part.isdigit():
+            out[-1] += "_" + part  # the list and its index, one node name
+        else:
+            out.append(part)
+    return ".".join(out)
+
+
+# A preset: the node names of the weighted modules in order, or a function of each key.
+PRESETS = {"vgg16": VGG16_NODES, "alexnet": ALEXNET_NODES, "mobilenet_v2": mobilenet_v2_name}
 
 
 def _module_of(key):
@@ -55,7 +73,9 @@ def cnnkit_state(state, preset=None):
     if preset:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
-        state = rename_sequential(state, PRESETS[preset])
+        rename = PRESETS[preset]
+        state = (OrderedDict((rename(k), v) for k, v in state.items()) if callable(rename)
+                 else rename_sequential(state, rename))
     return OrderedDict((k, v.detach().to(torch.float32).contiguous().cpu())
                        for k, v in state.items())
 

@@ -321,9 +321,10 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
 TEST_CASE("conv: depthwise convs (one input channel per group) match direct convolution",
           "[conv][cpu][depthwise]") {
     // Groups of one input channel take the depthwise path on every ISA: channel multipliers 1-3
-    // (a fill shared by the planes of one channel), strides 1-3 (phases), dilations, asymmetric
-    // pads wider than the kernel's reach, rows of 5 to 150 pixels (one to three 64-pixel chunks,
-    // partial vectors), 5x5 and 3x1 kernels, two images, and bias, residual and each activation.
+    // (a fill shared by the planes of one channel), stride 1 (flat chunks that cross rows, 7x7
+    // planes among them) and strides 2-3 (row by row, phases), dilations, asymmetric pads wider
+    // than the kernel's reach, rows of 5 to 150 pixels (one to three 64-pixel chunks, partial
+    // vectors), 5x5 and 3x1 kernels, two images, and bias, residual and each activation.
     const struct {
         int n, c, mult, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
         bool bias, res;
@@ -331,7 +332,8 @@ TEST_CASE("conv: depthwise convs (one input channel per group) match direct conv
     } cases[] = {
         {1, 8, 1, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false, "relu6"},
         {2, 5, 1, 17, 150, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1, true, true, "relu"},
-        {1, 6, 2, 9, 70, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, false, false, "none"},
+        {1, 6, 2, 9, 70, 5, 5, 1, 1, 4, 4, 4, 4, 2, 2, false, false, "none"},
+        {1, 24, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true, "relu6"},
         {1, 4, 3, 11, 20, 3, 3, 1, 3, 0, 3, 1, 4, 2, 2, true, true, "sigmoid"},
         {2, 3, 1, 5, 5, 3, 1, 3, 1, 4, 0, 3, 0, 1, 1, true, false, "tanh"},
         {1, 16, 1, 64, 64, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, true, true, "relu6"}};

@@ -301,6 +301,8 @@ NETWORKS = {
                  True),
     "resnet50": ("resnet50.yaml", torchvision_classifier("resnet50"), (1, 3, 224, 224), None,
                  True),
+    "mobilenet_v2": ("mobilenet_v2.yaml", torchvision_classifier("mobilenet_v2"),
+                     (1, 3, 224, 224), "mobilenet_v2", True),
     "deconvnet": ("deconvnet.yaml", DeconvNet, (1, 3, 224, 224), None, False),
     "unet": ("unet.yaml", UNet, (1, 3, 128, 128), None, False),
     "alphago_policy": ("alphago_policy.yaml", AlphaGoPolicy, (1, 48, 19, 19), None, False),
