@@ -5,8 +5,8 @@
 // Why not tbb::parallel_for inside a oneTBB flow graph (the executor until session 15): oneTBB
 // 2021 puts a worker to sleep soon after it runs out of work, and on the VMs we measure on waking
 // a sleeping thread takes 2.5-3.7 ms (a condition variable, 200 ms and 5 ms after the last wake),
-// longer than most layers. After 0.2 s idle, a worker did 1-49% of the chunks of 40 back-to-back
-// 0.2 ms parallel_fors (50% back to back). A team's members spin while the run lasts, so each run
+// longer than most layers. After 0.2 s idle, a worker did 16-49% of the chunks of 40 back-to-back
+// 0.2 ms parallel_fors (1-50% with 50 us between them; 46-50% with no idle before). A team's members spin while the run lasts, so each run
 // pays at most one wake-up, and the caller works alone meanwhile: no thread waits for a chunk
 // handed to a thread that is still asleep, since every chunk is taken, never given.
 #pragma once
