@@ -84,6 +84,17 @@ struct job {
     }
 }
 
+// Padded rows [0, need) of plane o's input channel in buf, `filled` of them already there:
+// the missing ones and a few beyond, so that fewer, longer copies run.
+[[gnu::always_inline]] inline void fill_through(const job& j, std::int64_t img, std::int64_t o,
+                                                float* buf, std::int64_t need,
+                                                std::int64_t& filled) {
+    if (need <= filled) return;
+    const std::int64_t upto = std::min(j.q->ph, need + 3);
+    fill(j, img, o / j.q->mult, buf, filled, upto);
+    filled = upto;
+}
+
 // Output pixels [x0, x0 + n) (n <= chunk) of output row oy of plane (img, o). The sums are GCC
 // vectors of 16 floats: registers of the instruction set the caller is compiled for.
 using vec = float __attribute__((vector_size(64)));
@@ -181,11 +192,7 @@ template <int NV>
         const std::int64_t n = std::min(chunk, q.grid() - c0);
         // The taps of the chunk's last output reach this row; its spare columns one more.
         const std::int64_t need = std::min(q.ph, (c0 + n - 1) / q.pw + (q.kh - 1) * q.dh + 2);
-        if (fresh && need > filled) {
-            const std::int64_t upto = std::min(q.ph, need + 3);  // fewer, longer copies
-            fill(j, img, o / q.mult, buf, filled, upto);
-            filled = upto;
-        }
+        if (fresh) fill_through(j, img, o, buf, need, filled);
         switch ((n + vec_floats - 1) / vec_floats) {
             case 1: flat_chunk<1>(j, buf, taps, o, c0, tmp); break;
             case 2: flat_chunk<2>(j, buf, taps, o, c0, tmp); break;
@@ -231,12 +238,7 @@ template <int NV>
         std::int64_t filled = 0;  // padded rows [0, filled) hold this channel
         for (std::int64_t oy = 0; oy < g.oh; ++oy) {
             const std::int64_t need = std::min(q.ph, oy * q.sh + (q.kh - 1) * q.dh + 1);
-            if (fresh && need > filled) {
-                // A few rows ahead, so that fewer, longer copies run.
-                const std::int64_t upto = std::min(q.ph, need + 3);
-                fill(j, img, o / q.mult, buf, filled, upto);
-                filled = upto;
-            }
+            if (fresh) fill_through(j, img, o, buf, need, filled);
             for (std::int64_t x0 = 0; x0 < g.ow; x0 += chunk) {
                 const std::int64_t n = std::min(chunk, g.ow - x0);
                 switch ((n + vec_floats - 1) / vec_floats) {
