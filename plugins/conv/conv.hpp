@@ -246,6 +246,10 @@ bool rows_run(const params& p, const rows_weights& s, const sdk::call& c);
 // multiplier): a direct path over output rows, with nothing prepared at load.
 bool depthwise_applies(const params& p, const geometry& g, algo mode);
 void depthwise_run(const params& p, const sdk::call& c);
+// Of those, the ones with one output channel per input channel on AVX-512, up to 64 taps
+// (cpu/depthwise16.cpp: 16 channels in the vector lanes), which depthwise_run hands on.
+bool depthwise16_applies(const params& p, const geometry& g);
+void depthwise16_run(const params& p, const sdk::call& c);
 
 // What a conv layer derives from its weights at load: one of them is filled, or none (or the
 // depthwise path, which needs nothing).

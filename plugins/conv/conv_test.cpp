@@ -321,10 +321,13 @@ TEST_CASE("conv: the packed GEMM path matches direct convolution on every ISA",
 TEST_CASE("conv: depthwise convs (one input channel per group) match direct convolution",
           "[conv][cpu][depthwise]") {
     // Groups of one input channel take the depthwise path on every ISA: channel multipliers 1-3
-    // (a fill shared by the planes of one channel), stride 1 (flat chunks that cross rows, 7x7
-    // planes among them) and strides 2-3 (row by row, phases), dilations, asymmetric pads wider
+    // (a fill shared by the planes of one channel), strides 1-3 (flat chunks that cross rows
+    // over the stride's sub-planes, 7x7 planes among them), dilations, asymmetric pads wider
     // than the kernel's reach, rows of 5 to 150 pixels (one to three 64-pixel chunks, partial
-    // vectors), 5x5 and 3x1 kernels, two images, and bias, residual and each activation.
+    // vectors), 5x5 and 3x1 kernels, two images, and bias, residual and each activation. On
+    // AVX-512 ("best") the multiplier-1 cases take depthwise16.cpp: channels not a multiple of
+    // 16 (a part-filled last block), rows not a multiple of 16 or of 8 pixels, and planes of
+    // more than 2048 output pixels (bands of rows, each reading its halo rows).
     const struct {
         int n, c, mult, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
         bool bias, res;
@@ -336,7 +339,9 @@ TEST_CASE("conv: depthwise convs (one input channel per group) match direct conv
         {1, 24, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true, "relu6"},
         {1, 4, 3, 11, 20, 3, 3, 1, 3, 0, 3, 1, 4, 2, 2, true, true, "sigmoid"},
         {2, 3, 1, 5, 5, 3, 1, 3, 1, 4, 0, 3, 0, 1, 1, true, false, "tanh"},
-        {1, 16, 1, 64, 64, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, true, true, "relu6"}};
+        {1, 16, 1, 64, 64, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, true, true, "relu6"},
+        {1, 40, 1, 90, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false, "relu"},
+        {2, 20, 1, 200, 60, 5, 5, 2, 2, 4, 4, 4, 4, 2, 2, false, true, "relu6"}};
     for (const char* isa : {"generic", "avx2", "best"}) {
         const scoped_env target("CNNKIT_CONV_ISA", isa);
         for (const auto& k : cases) {

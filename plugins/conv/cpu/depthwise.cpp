@@ -2,12 +2,13 @@
 // EfficientNet's 3x3 and 5x5s, with any channel multiplier, stride, dilation and pads). The GEMM
 // paths are built for many channels per group; here each task is a run of output planes (image,
 // output channel): a plane's input channel is copied with its pads into a per-thread scratch,
-// split into column phases when the horizontal stride is above 1 (phase q holds padded columns
-// q, q + s, q + 2s, ...), so that every tap of a chunk of outputs reads consecutive floats. The
-// outputs are summed tap by tap in chunks of 64 held in registers: at stride 1 the whole plane
-// as one flat run (see plan), else row by row. Plain loops that the vectoriser widens per
-// instruction set, compiled with FMA contraction and without turning copies into library calls
-// (CMakeLists.txt). Then ((sum + bias) + residual) and the activation, the GEMM paths' order.
+// split by the strides into sub-planes (see plan), so that every tap of a run of outputs reads
+// consecutive floats and the whole plane's outputs are one flat run, summed tap by tap in
+// chunks of 64 held in registers. Plain loops that the vectoriser widens per instruction set,
+// compiled with FMA contraction and without turning copies into library calls
+// (CMakeLists.txt). The sums plus the bias (then the activation, when no residual comes
+// between) go to a scratch, whose rows are copied out; a residual is added over the whole
+// plane, then the activation: ((sum + bias) + residual), the GEMM paths' order.
 #include "../conv.hpp"
 
 #include <algorithm>
@@ -17,31 +18,36 @@ namespace cnnkit::plugins::conv {
 namespace {
 
 constexpr std::int64_t chunk = 64;  // output pixels summed in registers at a time
-constexpr std::int64_t max_kw = 64;  // kernel columns this path takes
+constexpr std::int64_t max_k = 64;  // kernel rows and columns this path takes
 
-// Stride 1 (flat): output pixel (y, x) reads padded element (y + ky dh) pw + x + kx dw, so the
-// plane's outputs on a grid of pw columns (ow of them kept) are one run of consecutive floats:
-// chunks of 64 of them cross rows, and a 7x7 plane with pads 1 takes 4 vectors (63 outputs, 49
-// kept) rather than 7 of 16 lanes (7 kept) per row. Other strides go row by row.
+// The padded input plane is kept as sh x sw sub-planes (polyphase): sub-plane (a, b) holds the
+// padded elements (r, c) with r % sh == a and c % sw == b, at row r / sh and column c / sw, rows
+// of pq floats. Output pixel (y, x) then reads, for tap (ky, kx), element (y, x) of sub-plane
+// (ky dh % sh, kx dw % sw) shifted by (ky dh / sh, kx dw / sw): every tap reads consecutive
+// floats for consecutive outputs, and the plane's outputs on a grid of pq columns (ow of them
+// kept) are one flat run. Chunks of 64 of them cross rows: a 7x7 plane with pads 1 takes 4
+// vectors (63 outputs, 49 kept) rather than 7 of 16 lanes (7 kept) per row.
 struct plan {
     std::int64_t kh, kw, sh, sw, dh, dw, mult;  // mult: output channels per input channel
     std::int64_t ph, pw;   // padded rows and columns the outputs read
-    // Floats per phase of a padded row: rows, a vector of zeros past each; flat, pw.
-    std::int64_t pq;
-    bool flat;
-    std::int64_t row() const { return sw * pq; }
-    // The padded input; flat: then the reach of the last chunk's taps past it in zeros.
-    std::int64_t floats() const { return ph * row() + (flat ? (kw - 1) * dw + chunk + 16 : 0); }
-    std::int64_t grid() const { return (ph - (kh - 1) * dh) * pw; }  // flat outputs, oh x pw
+    std::int64_t rows, pq;  // rows and columns of a sub-plane
+    std::int64_t sub() const { return rows * pq; }
+    // The sub-planes, then the reach of the last chunk's taps past them in zeros.
+    std::int64_t floats() const { return sh * sw * sub() + (kw - 1) * dw / sw + chunk + 16; }
+    std::int64_t grid() const { return (ph - (kh - 1) * dh + sh - 1) / sh * pq; }  // oh x pq
+    // Where padded row r's elements of column phase b begin.
+    std::int64_t at(std::int64_t r, std::int64_t b) const {
+        return (r % sh * sw + b) * sub() + r / sh * pq;
+    }
 };
 
 plan plan_of(const params& p, const geometry& g) {
     plan q{p.kernel[0], p.kernel[1], p.stride[0], p.stride[1], p.dilation[0], p.dilation[1],
-           g.oc / p.groups, 0, 0, 0, false};
+           g.oc / p.groups, 0, 0, 0, 0};
     q.ph = (g.oh - 1) * q.sh + (q.kh - 1) * q.dh + 1;
     q.pw = (g.ow - 1) * q.sw + (q.kw - 1) * q.dw + 1;
-    q.flat = q.sh == 1 && q.sw == 1;
-    q.pq = q.flat ? q.pw : (q.pw + q.sw - 1) / q.sw + 16;
+    q.rows = (q.ph + q.sh - 1) / q.sh;
+    q.pq = (q.pw + q.sw - 1) / q.sw;
     return q;
 }
 
@@ -53,8 +59,8 @@ struct job {
     float* y;
 };
 
-// Padded rows [r0, r1) of input channel ci of image img into buf, phase by phase, where they
-// lie in the input: the pads and the zeros past each phase are written once per task and stay.
+// Padded rows [r0, r1) of input channel ci of image img into their sub-planes, column phase by
+// phase, where they lie in the input: the pads are zeroed once per task and stay.
 // Rows are copied as the output rows first need them, so that reading the input (from L3 or
 // memory) overlaps the sums.
 [[gnu::always_inline]] inline void fill(const job& j, std::int64_t img, std::int64_t ci,
@@ -72,7 +78,7 @@ struct job {
             std::clamp<std::int64_t>(cols > 0 ? (cols + q.sw - 1) / q.sw : 0, lo, q.pq);
         const std::int64_t n = hi - lo;
         for (std::int64_t r = r0; r < r1; ++r) {
-            float* d = buf + r * q.row() + ph * q.pq + lo;
+            float* d = buf + q.at(r, ph) + lo;
             const float* s = plane + (r - g.pad_t) * g.w + lo * q.sw + ph - g.pad_l;
             if (q.sw == 1)  // the strides as constants, so that the loads vectorise
                 for (std::int64_t t = 0; t < n; ++t) d[t] = s[t];
@@ -95,28 +101,34 @@ struct job {
     filled = upto;
 }
 
-// Output pixels [x0, x0 + n) (n <= chunk) of output row oy of plane (img, o). The sums are GCC
-// vectors of 16 floats: registers of the instruction set the caller is compiled for.
+// The sums are GCC vectors of 16 floats: registers of the instruction set the caller is
+// compiled for.
 using vec = float __attribute__((vector_size(64)));
 constexpr int vec_floats = 16;
 
-// Where tap column kx reads in a padded row: its phase, then its offset in the phase.
-inline std::int64_t tap_offset(const plan& q, std::int64_t kx) {
-    return kx * q.dw % q.sw * q.pq + kx * q.dw / q.sw;
-}
+// Where tap (ky, kx) reads from an output's (tap (0, 0)'s) place: row[ky] + col[kx], its phases'
+// sub-plane, then its shift within it.
+struct tap_table {
+    std::int64_t row[max_k], col[max_k];
+    explicit tap_table(const plan& q) {
+        for (std::int64_t ky = 0; ky < q.kh; ++ky) row[ky] = q.at(ky * q.dh, 0);
+        for (std::int64_t kx = 0; kx < q.kw; ++kx)
+            col[kx] = kx * q.dw % q.sw * q.sub() + kx * q.dw / q.sw;
+    }
+};
 
 // acc += the taps of plane o's filter over NV vectors of outputs whose tap (0, 0) reads `at` in
-// the padded input (`taps`: tap_offset of each kernel column).
+// the padded input.
 template <int NV>
 [[gnu::always_inline]] inline void sum_taps(const job& j, const float* at,
-                                            const std::int64_t* taps, std::int64_t o,
+                                            const tap_table& taps, std::int64_t o,
                                             vec (&acc)[NV]) {
     const plan& q = *j.q;
     const float* w = j.w + o * q.kh * q.kw;
     for (std::int64_t ky = 0; ky < q.kh; ++ky) {
-        const float* r = at + ky * q.dh * q.row();
+        const float* r = at + taps.row[ky];
         for (std::int64_t kx = 0; kx < q.kw; ++kx) {
-            const float* s = r + taps[kx];
+            const float* s = r + taps.col[kx];
             const float wv = w[ky * q.kw + kx];
             for (int v = 0; v < NV; ++v) {
                 vec x;
@@ -127,96 +139,92 @@ template <int NV>
     }
 }
 
-// `taps`: tap_offset of each kernel column; NV: vectors of 16 pixels that cover the n.
-template <int NV>
-[[gnu::always_inline]] inline void row_chunk(const job& j, const float* buf,
-                                             const std::int64_t* taps, std::int64_t img,
-                                             std::int64_t o, std::int64_t oy, std::int64_t x0,
-                                             std::int64_t n) {
-    const geometry& g = *j.g;
-    const plan& q = *j.q;
-    vec acc[NV] = {};
-    sum_taps(j, buf + oy * q.sh * q.row() + x0, taps, o, acc);
-    const float b = j.bias ? j.bias[o] : 0.0f;
-    const std::int64_t at = ((img * g.oc + o) * g.oh + oy) * g.ow + x0;
-    const act_fn f = j.p->activation;
+// act(v) on a vector: relu and relu6 as max and min (v < 0 and v > 6 are false for NaN,
+// which stays, as std::max(v, 0.0f) keeps it), the others lane by lane.
+[[gnu::always_inline]] inline void act_vec(act_fn f, vec& v) {
     const vec zero = {}, six = zero + 6.0f;
-    for (int v = 0; v < NV; ++v) {  // in registers
-        const std::int64_t first = at + v * vec_floats;
-        const int m = static_cast<int>(std::min<std::int64_t>(vec_floats, n - v * vec_floats));
-        vec y = acc[v] + b;
-        if (j.res) {
-            vec r = zero;
-            if (m == vec_floats)
-                __builtin_memcpy(&r, j.res + first, sizeof r);
-            else
-                for (int l = 0; l < m; ++l) r[l] = j.res[first + l];
-            y += r;
-        }
-        // y < 0 and y > 6 are false for NaN, which stays (as std::max(y, 0.0f) keeps it).
-        if (f == act_fn::relu || f == act_fn::relu6) y = y < zero ? zero : y;
-        if (f == act_fn::relu6) y = y > six ? six : y;
-        if (f == act_fn::tanh || f == act_fn::sigmoid)
-            for (int l = 0; l < vec_floats; ++l) y[l] = activate(f, y[l]);
-        if (m == vec_floats)
-            __builtin_memcpy(j.y + first, &y, sizeof y);
-        else
-            for (int l = 0; l < m; ++l) j.y[first + l] = y[l];
-    }
+    if (f == act_fn::relu || f == act_fn::relu6) v = v < zero ? zero : v;
+    if (f == act_fn::relu6) v = v > six ? six : v;
+    if (f == act_fn::tanh || f == act_fn::sigmoid)
+        for (int l = 0; l < vec_floats; ++l) v[l] = activate(f, v[l]);
 }
 
-// Flat outputs [c0, c0 + NV x 16) of plane o, plus the bias, into tmp (see plan).
+// NV vectors of outputs whose tap (0, 0) reads `at` in the padded input into tmp: the sums
+// plus the bias, through the activation when `act` (no residual comes between).
 template <int NV>
-[[gnu::always_inline]] inline void flat_chunk(const job& j, const float* buf,
-                                              const std::int64_t* taps, std::int64_t o,
-                                              std::int64_t c0, float* tmp) {
+[[gnu::always_inline]] inline void sum_chunk(const job& j, const float* at,
+                                             const tap_table& taps, std::int64_t o, bool act,
+                                             float* tmp) {
     vec acc[NV] = {};
-    sum_taps(j, buf + c0, taps, o, acc);
+    sum_taps(j, at, taps, o, acc);
     const float b = j.bias ? j.bias[o] : 0.0f;
     for (int v = 0; v < NV; ++v) {
-        const vec y = acc[v] + b;
-        __builtin_memcpy(tmp + c0 + v * vec_floats, &y, sizeof y);
+        vec y = acc[v] + b;
+        if (act) act_vec(j.p->activation, y);
+        __builtin_memcpy(tmp + v * vec_floats, &y, sizeof y);
     }
 }
 
-// Plane (img, o) of a stride-1 conv: the flat sums into tmp, then each output row's ow of them
-// plus the residual, through the activation, into the output. `fresh`: fill buf with the
-// plane's input channel (else it holds it).
-[[gnu::always_inline]] inline void flat_plane(const job& j, float* buf, float* tmp,
-                                              const std::int64_t* taps, std::int64_t img,
-                                              std::int64_t o, bool fresh) {
+// n (<= chunk) outputs into tmp, as sum_chunk with the vectors that cover them.
+[[gnu::always_inline]] inline void sum_any(const job& j, const float* at,
+                                           const tap_table& taps, std::int64_t o,
+                                           std::int64_t n, bool act, float* tmp) {
+    switch ((n + vec_floats - 1) / vec_floats) {
+        case 1: sum_chunk<1>(j, at, taps, o, act, tmp); break;
+        case 2: sum_chunk<2>(j, at, taps, o, act, tmp); break;
+        case 3: sum_chunk<3>(j, at, taps, o, act, tmp); break;
+        default: sum_chunk<4>(j, at, taps, o, act, tmp); break;
+    }
+}
+
+// With a residual, output plane y (n floats, contiguous) = act(y + the residual's plane): once
+// per plane, so that rows narrower than a vector do not each end in a scalar tail.
+[[gnu::always_inline]] inline void finish_plane(const job& j, float* y, std::int64_t n) {
+    const float* r = j.res + (y - j.y);
+    const act_fn f = j.p->activation;
+    std::int64_t x = 0;
+    for (; x + vec_floats <= n; x += vec_floats) {
+        vec v, rv;
+        __builtin_memcpy(&v, y + x, sizeof v);
+        __builtin_memcpy(&rv, r + x, sizeof rv);
+        v += rv;
+        act_vec(f, v);
+        __builtin_memcpy(y + x, &v, sizeof v);
+    }
+    if (x == n) return;
+    vec v = {}, rv = {};
+    for (std::int64_t l = 0; l < n - x; ++l) v[l] = y[x + l], rv[l] = r[x + l];
+    v += rv;
+    act_vec(f, v);
+    for (std::int64_t l = 0; l < n - x; ++l) y[x + l] = v[l];
+}
+
+// Plane (img, o): the flat sums into tmp (see plan), each output row's ow of them copied out,
+// then the residual added over the whole plane. `fresh`: fill buf with the plane's input
+// channel (else it holds it).
+[[gnu::always_inline]] inline void plane(const job& j, float* buf, float* tmp,
+                                         const tap_table& taps, std::int64_t img,
+                                         std::int64_t o, bool fresh) {
     const geometry& g = *j.g;
     const plan& q = *j.q;
+    float* out = j.y + (img * g.oc + o) * g.oh * g.ow;
+    const bool act = !j.res;  // else after the residual, in finish_plane
     std::int64_t filled = 0;  // padded rows [0, filled) hold this channel
     for (std::int64_t c0 = 0; c0 < q.grid(); c0 += chunk) {
         const std::int64_t n = std::min(chunk, q.grid() - c0);
-        // The taps of the chunk's last output reach this row; its spare columns one more.
-        const std::int64_t need = std::min(q.ph, (c0 + n - 1) / q.pw + (q.kh - 1) * q.dh + 2);
+        // The taps of the chunk's last output reach this padded row (the spare columns past
+        // ow read on into what the sub-planes held before: discarded).
+        const std::int64_t need =
+            std::min(q.ph, (c0 + n - 1) / q.pq * q.sh + (q.kh - 1) * q.dh + 1);
         if (fresh) fill_through(j, img, o, buf, need, filled);
-        switch ((n + vec_floats - 1) / vec_floats) {
-            case 1: flat_chunk<1>(j, buf, taps, o, c0, tmp); break;
-            case 2: flat_chunk<2>(j, buf, taps, o, c0, tmp); break;
-            case 3: flat_chunk<3>(j, buf, taps, o, c0, tmp); break;
-            default: flat_chunk<4>(j, buf, taps, o, c0, tmp); break;
-        }
+        sum_any(j, buf + c0, taps, o, n, act, tmp + c0);
     }
-    const act_fn f = j.p->activation;
-    const float hi = f == act_fn::relu6 ? 6.0f : HUGE_VALF;
     for (std::int64_t oy = 0; oy < g.oh; ++oy) {
-        float* y = j.y + ((img * g.oc + o) * g.oh + oy) * g.ow;
-        const float* t = tmp + oy * q.pw;
-        if (j.res) {
-            const float* r = j.res + (y - j.y);
-            for (std::int64_t x = 0; x < g.ow; ++x) y[x] = t[x] + r[x];
-        } else {
-            for (std::int64_t x = 0; x < g.ow; ++x) y[x] = t[x];
-        }
-        // (y < 0 and y > hi are false for NaN, which stays, as std::max(y, 0.0f) keeps it.)
-        if (f == act_fn::relu || f == act_fn::relu6)
-            for (std::int64_t x = 0; x < g.ow; ++x) y[x] = y[x] < 0.0f ? 0.0f : y[x] > hi ? hi : y[x];
-        else if (f != act_fn::none)
-            for (std::int64_t x = 0; x < g.ow; ++x) y[x] = activate(f, y[x]);
+        float* y = out + oy * g.ow;
+        const float* t = tmp + oy * q.pq;
+        for (std::int64_t x = 0; x < g.ow; ++x) y[x] = t[x];
     }
+    if (!act) finish_plane(j, out, g.oh * g.ow);
 }
 
 // Output planes [b, e) of the n x oc planes.
@@ -224,31 +232,13 @@ template <int NV>
                                           float* buf) {
     const geometry& g = *j.g;
     const plan& q = *j.q;
-    std::int64_t taps[max_kw];
-    for (std::int64_t kx = 0; kx < q.kw; ++kx) taps[kx] = tap_offset(q, kx);
+    const tap_table taps(q);
     for (std::int64_t i = 0; i < q.floats(); ++i) buf[i] = 0.0f;
     for (std::int64_t t = b; t < e; ++t) {
         const std::int64_t img = t / g.oc, o = t % g.oc;
         // Planes of one input channel follow each other (channel multiplier): fill it once.
         const bool fresh = t == b || o % q.mult == 0;
-        if (q.flat) {
-            flat_plane(j, buf, buf + q.floats(), taps, img, o, fresh);
-            continue;
-        }
-        std::int64_t filled = 0;  // padded rows [0, filled) hold this channel
-        for (std::int64_t oy = 0; oy < g.oh; ++oy) {
-            const std::int64_t need = std::min(q.ph, oy * q.sh + (q.kh - 1) * q.dh + 1);
-            if (fresh) fill_through(j, img, o, buf, need, filled);
-            for (std::int64_t x0 = 0; x0 < g.ow; x0 += chunk) {
-                const std::int64_t n = std::min(chunk, g.ow - x0);
-                switch ((n + vec_floats - 1) / vec_floats) {
-                    case 1: row_chunk<1>(j, buf, taps, img, o, oy, x0, n); break;
-                    case 2: row_chunk<2>(j, buf, taps, img, o, oy, x0, n); break;
-                    case 3: row_chunk<3>(j, buf, taps, img, o, oy, x0, n); break;
-                    default: row_chunk<4>(j, buf, taps, img, o, oy, x0, n); break;
-                }
-            }
-        }
+        plane(j, buf, buf + q.floats(), taps, img, o, fresh);
     }
 }
 
@@ -269,19 +259,20 @@ void planes_generic(const job& j, std::int64_t b, std::int64_t e, float* buf) {
 }  // namespace
 
 bool depthwise_applies(const params& p, const geometry& g, algo mode) {
-    return mode != algo::im2col && p.groups > 1 && g.c == p.groups && p.kernel[1] <= max_kw;
+    return mode != algo::im2col && p.groups > 1 && g.c == p.groups && p.kernel[0] <= max_k && p.kernel[1] <= max_k;
 }
 
 void depthwise_run(const params& p, const sdk::call& c) {
     const geometry g = geometry_of(p, c.in(0).shape());
+    if (depthwise16_applies(p, g)) return depthwise16_run(p, c);
     const plan q = plan_of(p, g);
     const job j{&p, &g, &q, c.in(0).f32(), c.w(0).f32(), p.bias ? c.w(1).f32() : nullptr,
                 p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};
     const std::int32_t isa = isa_for_cpu();
     const planes_fn fn = isa == isa_avx512 ? planes_avx512 : isa == isa_avx2 ? planes_avx2
                                                                              : planes_generic;
-    // The padded input, then (flat) the plane's sums.
-    const auto floats = static_cast<std::size_t>(q.floats() + (q.flat ? q.grid() + chunk : 0));
+    // The sub-planes, then the plane's sums.
+    const auto floats = static_cast<std::size_t>(q.floats() + q.grid() + chunk);
     // About 16k outputs per task, whole planes.
     const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, g.oh * g.ow));
     c.host.parallel_for(

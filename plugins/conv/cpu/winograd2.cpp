@@ -46,12 +46,9 @@ struct layout {
     std::int64_t v_stride() const { return groups * c * lanes + 16; }
     // The same for a job's products ([group][channel][16]) of at most `most` channels.
     std::int64_t m_stride(std::int64_t most) const { return gb.rows(0) * most * lanes + 16; }
-    std::int64_t most_channels() const {  // in one job
-        std::int64_t most = 0;
-        for (std::int64_t j = 0; j < jobs.count; ++j)
-            most = std::max(most, ob.offset(jobs.offset(j) + jobs.rows(j)) - ob.offset(jobs.offset(j)));
-        return most;
-    }
+    // The most output channels in one job: the first job's, since `blocks` puts the larger
+    // blocks first (of jobs, and of ob within them).
+    std::int64_t most_channels() const { return ob.offset(jobs.rows(0)); }
 };
 
 layout layout_of(const geometry& g, std::int32_t isa) {
