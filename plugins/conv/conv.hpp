@@ -243,9 +243,18 @@ void rows_prepare(const params& p, const sdk::shape& in, const float* w, rows_we
 bool rows_run(const params& p, const rows_weights& s, const sdk::call& c);
 
 // Convs whose groups each read one input channel (cpu/depthwise.cpp: depthwise, any channel
-// multiplier): a direct path over output rows, with nothing prepared at load.
+// multiplier): a direct path over output planes, with nothing prepared at load.
 bool depthwise_applies(const params& p, const geometry& g, algo mode);
 void depthwise_run(const params& p, const sdk::call& c);
+// What a depthwise path's task reads and writes, with the path's plan.
+template <class Plan>
+struct depthwise_job {
+    const params* p;
+    const geometry* g;
+    const Plan* q;
+    const float *x, *w, *bias, *res;
+    float* y;
+};
 // Of those, the ones with one output channel per input channel on AVX-512, up to 64 taps
 // (cpu/depthwise16.cpp: 16 channels in the vector lanes), which depthwise_run hands on.
 bool depthwise16_applies(const params& p, const geometry& g);

@@ -51,13 +51,7 @@ plan plan_of(const params& p, const geometry& g) {
     return q;
 }
 
-struct job {
-    const params* p;
-    const geometry* g;
-    const plan* q;
-    const float *x, *w, *bias, *res;
-    float* y;
-};
+using job = depthwise_job<plan>;
 
 // Padded rows [r0, r1) of input channel ci of image img into their sub-planes, column phase by
 // phase, where they lie in the input: the pads are zeroed once per task and stay.

@@ -60,13 +60,7 @@ plan plan_of(const params& p, const geometry& g) {
     }
 }
 
-struct job {
-    const params* p;
-    const geometry* g;
-    const plan* q;
-    const float *x, *w, *bias, *res;
-    float* y;
-};
+using job = depthwise_job<plan>;
 
 // Input rows of the band starting at output row oy0 (rows output rows) of channel block cb of
 // image img into xb: [padded row][padded column][16 channels], pads zero.
