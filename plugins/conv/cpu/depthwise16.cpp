@@ -2,11 +2,12 @@
 // AVX-512. depthwise.cpp sums one plane at a time, which leaves most lanes and cycles to
 // per-plane and per-row work on small planes (7x7 and 14x14, stride 2). Here 16 channels go
 // side by side in the vector lanes instead: each task takes a band of output rows of 16
-// channels, transposes the input rows they read (16x16 blocks in registers, transpose16 in
-// conv.hpp) into a padded [row][column][16 channels] scratch, sums every output pixel of the
-// band as one FMA per tap (8 pixels at a time in registers, the 16 channels' filter taps one
-// vector each), and transposes the [pixel][16] sums back into the 16 NCHW output planes. The
-// epilogue is the other paths' ((sum + bias) + residual), then the activation.
+// channels; output row by output row, it transposes the input rows the row reads first (16x16
+// blocks in registers, transpose16 in conv.hpp) into a padded [row][column][16 channels]
+// scratch and sums the row's pixels as one FMA per tap (8 pixels at a time in registers, the 16
+// channels' filter taps one vector each); then it transposes the band's [pixel][16] sums back
+// into the 16 NCHW output planes. The epilogue is the other paths' ((sum + bias) + residual),
+// then the activation.
 #include "../conv.hpp"
 
 #include <immintrin.h>
@@ -62,18 +63,18 @@ plan plan_of(const params& p, const geometry& g) {
 
 using job = depthwise_job<plan>;
 
-// Input rows of the band starting at output row oy0 (rows output rows) of channel block cb of
-// image img into xb: [padded row][padded column][16 channels], pads zero.
-__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void fill(const job& j, std::int64_t img,
-                                                             std::int64_t cb, std::int64_t oy0,
-                                                             std::int64_t rows, float* xb) {
+// Padded rows [r0, r1) of the band starting at output row oy0, of channel block cb of image
+// img, into xb: [padded row][padded column][16 channels], pads zero.
+[[gnu::always_inline]] __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) inline void fill(
+    const job& j, std::int64_t img, std::int64_t cb, std::int64_t oy0, std::int64_t r0,
+    std::int64_t r1, float* xb) {
     const geometry& g = *j.g;
     const plan& q = *j.q;
     const std::int64_t nc = std::min<std::int64_t>(lanes, g.c - cb * lanes);
     const float* planes = j.x + (img * g.c + cb * lanes) * g.h * g.w;
     const std::int64_t cols = std::clamp<std::int64_t>(q.pw - g.pad_l, 0, g.w);  // read columns
     const __m512 zero = _mm512_setzero_ps();
-    for (std::int64_t r = 0; r < q.in_rows(rows); ++r) {
+    for (std::int64_t r = r0; r < r1; ++r) {
         float* d = xb + r * q.pw * lanes;
         const std::int64_t iy = oy0 * q.sh + r - g.pad_t;
         if (iy < 0 || iy >= g.h || cols == 0) {
@@ -119,9 +120,11 @@ template <int N>
     }
 }
 
-// The band's sums, [pixel][16] into ob (rows x ow pixels).
-__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void sums(const job& j, std::int64_t cb,
-                                                             std::int64_t rows, const float* xb,
+// The sums of the band of `rows` output rows from oy0, [pixel][16] into ob (rows x ow pixels),
+// each output row's input rows filled into xb just before it (so that they are in L1).
+__attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void band(const job& j, std::int64_t img,
+                                                             std::int64_t cb, std::int64_t oy0,
+                                                             std::int64_t rows, float* xb,
                                                              float* ob) {
     const geometry& g = *j.g;
     const plan& q = *j.q;
@@ -136,7 +139,11 @@ __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void sums(const job& j, std::
     const __m512 bias = _mm512_load_ps(b);
     const act_fn f = j.p->activation;
     const bool act = !j.res;  // else after the residual, in store
+    std::int64_t filled = 0;  // padded rows of the band in xb
     for (std::int64_t oy = 0; oy < rows; ++oy) {
+        const std::int64_t need = oy * q.sh + (q.kh - 1) * q.dh + 1;
+        if (need > filled) fill(j, img, cb, oy0, filled, need, xb);
+        filled = std::max(filled, need);
         const float* row = xb + oy * q.sh * q.pw * lanes;
         float* o = ob + oy * g.ow * lanes;
         std::int64_t ox = 0;
@@ -205,8 +212,7 @@ void depthwise16_run(const params& p, const sdk::call& c) {
         if (rows <= 0) return;
         float* xb = buf.data();
         float* ob = xb + q.in_floats();
-        fill(j, img, cb, oy0, rows, xb);
-        sums(j, cb, rows, xb, ob);
+        band(j, img, cb, oy0, rows, xb, ob);
         store(j, img, cb, oy0 * g.ow, rows * g.ow, ob);
     });
 }
