@@ -17,7 +17,7 @@
 namespace cnnkit::plugins::conv {
 namespace {
 
-constexpr std::int64_t chunk = 64;  // output pixels summed in registers at a time
+constexpr std::int64_t chunk = 64;  // most output pixels summed in registers at a time (4 x W)
 constexpr std::int64_t max_k = 64;  // kernel rows and columns this path takes
 
 // The padded input plane is kept as sh x sw sub-planes (polyphase): sub-plane (a, b) holds the
@@ -97,8 +97,29 @@ using job = depthwise_job<plan>;
 
 // The sums are GCC vectors of 16 floats: registers of the instruction set the caller is
 // compiled for.
-using vec = float __attribute__((vector_size(64)));
-constexpr int vec_floats = 16;
+// W floats: 16 for AVX-512, 8 for AVX2 and 4 for the baseline, so that each is whole registers
+// (a 64-byte vector under AVX2 went through the stack lane by lane: 10x the time).
+// (Concrete types: GCC drops vector_size from a typedef whose size depends on a template
+// parameter, leaving a float.)
+using vec16 = float __attribute__((vector_size(64)));
+using vec8 = float __attribute__((vector_size(32)));
+using vec4 = float __attribute__((vector_size(16)));
+template <int W>
+struct simd;
+template <>
+struct simd<16> {
+    using type = vec16;
+};
+template <>
+struct simd<8> {
+    using type = vec8;
+};
+template <>
+struct simd<4> {
+    using type = vec4;
+};
+template <int W>
+using vec = typename simd<W>::type;
 
 // Where tap (ky, kx) reads from an output's (tap (0, 0)'s) place: row[ky] + col[kx], its phases'
 // sub-plane, then its shift within it.
@@ -113,10 +134,10 @@ struct tap_table {
 
 // acc += the taps of plane o's filter over NV vectors of outputs whose tap (0, 0) reads `at` in
 // the padded input.
-template <int NV>
+template <int W, int NV>
 [[gnu::always_inline]] inline void sum_taps(const job& j, const float* at,
                                             const tap_table& taps, std::int64_t o,
-                                            vec (&acc)[NV]) {
+                                            vec<W> (&acc)[NV]) {
     const plan& q = *j.q;
     const float* w = j.w + o * q.kh * q.kw;
     for (std::int64_t ky = 0; ky < q.kh; ++ky) {
@@ -125,8 +146,8 @@ template <int NV>
             const float* s = r + taps.col[kx];
             const float wv = w[ky * q.kw + kx];
             for (int v = 0; v < NV; ++v) {
-                vec x;
-                __builtin_memcpy(&x, s + v * vec_floats, sizeof x);
+                vec<W> x;
+                __builtin_memcpy(&x, s + v * W, sizeof x);
                 acc[v] += wv * x;
             }
         }
@@ -135,67 +156,71 @@ template <int NV>
 
 // act(v) on a vector: relu and relu6 as max and min (v < 0 and v > 6 are false for NaN,
 // which stays, as std::max(v, 0.0f) keeps it), the others lane by lane.
-[[gnu::always_inline]] inline void act_vec(act_fn f, vec& v) {
-    const vec zero = {}, six = zero + 6.0f;
+template <int W>
+[[gnu::always_inline]] inline void act_vec(act_fn f, vec<W>& v) {
+    const vec<W> zero = {}, six = zero + 6.0f;
     if (f == act_fn::relu || f == act_fn::relu6) v = v < zero ? zero : v;
     if (f == act_fn::relu6) v = v > six ? six : v;
     if (f == act_fn::tanh || f == act_fn::sigmoid)
-        for (int l = 0; l < vec_floats; ++l) v[l] = activate(f, v[l]);
+        for (int l = 0; l < W; ++l) v[l] = activate(f, v[l]);
 }
 
 // NV vectors of outputs whose tap (0, 0) reads `at` in the padded input into tmp: the sums
 // plus the bias, through the activation when `act` (no residual comes between).
-template <int NV>
+template <int W, int NV>
 [[gnu::always_inline]] inline void sum_chunk(const job& j, const float* at,
                                              const tap_table& taps, std::int64_t o, bool act,
                                              float* tmp) {
-    vec acc[NV] = {};
-    sum_taps(j, at, taps, o, acc);
+    vec<W> acc[NV] = {};
+    sum_taps<W>(j, at, taps, o, acc);
     const float b = j.bias ? j.bias[o] : 0.0f;
     for (int v = 0; v < NV; ++v) {
-        vec y = acc[v] + b;
-        if (act) act_vec(j.p->activation, y);
-        __builtin_memcpy(tmp + v * vec_floats, &y, sizeof y);
+        vec<W> y = acc[v] + b;
+        if (act) act_vec<W>(j.p->activation, y);
+        __builtin_memcpy(tmp + v * W, &y, sizeof y);
     }
 }
 
-// n (<= chunk) outputs into tmp, as sum_chunk with the vectors that cover them.
+// n (<= 4W) outputs into tmp, as sum_chunk with the vectors that cover them.
+template <int W>
 [[gnu::always_inline]] inline void sum_any(const job& j, const float* at,
                                            const tap_table& taps, std::int64_t o,
                                            std::int64_t n, bool act, float* tmp) {
-    switch ((n + vec_floats - 1) / vec_floats) {
-        case 1: sum_chunk<1>(j, at, taps, o, act, tmp); break;
-        case 2: sum_chunk<2>(j, at, taps, o, act, tmp); break;
-        case 3: sum_chunk<3>(j, at, taps, o, act, tmp); break;
-        default: sum_chunk<4>(j, at, taps, o, act, tmp); break;
+    switch ((n + W - 1) / W) {
+        case 1: sum_chunk<W, 1>(j, at, taps, o, act, tmp); break;
+        case 2: sum_chunk<W, 2>(j, at, taps, o, act, tmp); break;
+        case 3: sum_chunk<W, 3>(j, at, taps, o, act, tmp); break;
+        default: sum_chunk<W, 4>(j, at, taps, o, act, tmp); break;
     }
 }
 
 // With a residual, output plane y (n floats, contiguous) = act(y + the residual's plane): once
 // per plane, so that rows narrower than a vector do not each end in a scalar tail.
+template <int W>
 [[gnu::always_inline]] inline void finish_plane(const job& j, float* y, std::int64_t n) {
     const float* r = j.res + (y - j.y);
     const act_fn f = j.p->activation;
     std::int64_t x = 0;
-    for (; x + vec_floats <= n; x += vec_floats) {
-        vec v, rv;
+    for (; x + W <= n; x += W) {
+        vec<W> v, rv;
         __builtin_memcpy(&v, y + x, sizeof v);
         __builtin_memcpy(&rv, r + x, sizeof rv);
         v += rv;
-        act_vec(f, v);
+        act_vec<W>(f, v);
         __builtin_memcpy(y + x, &v, sizeof v);
     }
     if (x == n) return;
-    vec v = {}, rv = {};
+    vec<W> v = {}, rv = {};
     for (std::int64_t l = 0; l < n - x; ++l) v[l] = y[x + l], rv[l] = r[x + l];
     v += rv;
-    act_vec(f, v);
+    act_vec<W>(f, v);
     for (std::int64_t l = 0; l < n - x; ++l) y[x + l] = v[l];
 }
 
 // Plane (img, o): the flat sums into tmp (see plan), each output row's ow of them copied out,
 // then the residual added over the whole plane. `fresh`: fill buf with the plane's input
 // channel (else it holds it).
+template <int W>
 [[gnu::always_inline]] inline void plane(const job& j, float* buf, float* tmp,
                                          const tap_table& taps, std::int64_t img,
                                          std::int64_t o, bool fresh) {
@@ -204,24 +229,26 @@ template <int NV>
     float* out = j.y + (img * g.oc + o) * g.oh * g.ow;
     const bool act = !j.res;  // else after the residual, in finish_plane
     std::int64_t filled = 0;  // padded rows [0, filled) hold this channel
-    for (std::int64_t c0 = 0; c0 < q.grid(); c0 += chunk) {
-        const std::int64_t n = std::min(chunk, q.grid() - c0);
+    constexpr std::int64_t step = 4 * W;  // outputs per chunk (at most `chunk`)
+    for (std::int64_t c0 = 0; c0 < q.grid(); c0 += step) {
+        const std::int64_t n = std::min(step, q.grid() - c0);
         // The taps of the chunk's last output reach this padded row (the spare columns past
         // ow read on into what the sub-planes held before: discarded).
         const std::int64_t need =
             std::min(q.ph, (c0 + n - 1) / q.pq * q.sh + (q.kh - 1) * q.dh + 1);
         if (fresh) fill_through(j, img, o, buf, need, filled);
-        sum_any(j, buf + c0, taps, o, n, act, tmp + c0);
+        sum_any<W>(j, buf + c0, taps, o, n, act, tmp + c0);
     }
     for (std::int64_t oy = 0; oy < g.oh; ++oy) {
         float* y = out + oy * g.ow;
         const float* t = tmp + oy * q.pq;
         for (std::int64_t x = 0; x < g.ow; ++x) y[x] = t[x];
     }
-    if (!act) finish_plane(j, out, g.oh * g.ow);
+    if (!act) finish_plane<W>(j, out, g.oh * g.ow);
 }
 
-// Output planes [b, e) of the n x oc planes.
+// Output planes [b, e) of the n x oc planes, in vectors of W floats.
+template <int W>
 [[gnu::always_inline]] inline void planes(const job& j, std::int64_t b, std::int64_t e,
                                           float* buf) {
     const geometry& g = *j.g;
@@ -232,22 +259,22 @@ template <int NV>
         const std::int64_t img = t / g.oc, o = t % g.oc;
         // Planes of one input channel follow each other (channel multiplier): fill it once.
         const bool fresh = t == b || o % q.mult == 0;
-        plane(j, buf, buf + q.floats(), taps, img, o, fresh);
+        plane<W>(j, buf, buf + q.floats(), taps, img, o, fresh);
     }
 }
 
-// The same code compiled for three instruction sets; the vectoriser widens the pixel loops.
+// The same code compiled for three instruction sets, each with its own vector width.
 using planes_fn = void (*)(const job&, std::int64_t, std::int64_t, float*);
 __attribute__((target(CNNKIT_CONV_AVX512_TARGET))) void planes_avx512(const job& j, std::int64_t b,
                                                                      std::int64_t e, float* buf) {
-    planes(j, b, e, buf);
+    planes<16>(j, b, e, buf);
 }
 __attribute__((target("avx2,fma"))) void planes_avx2(const job& j, std::int64_t b,
                                                      std::int64_t e, float* buf) {
-    planes(j, b, e, buf);
+    planes<8>(j, b, e, buf);
 }
 void planes_generic(const job& j, std::int64_t b, std::int64_t e, float* buf) {
-    planes(j, b, e, buf);
+    planes<4>(j, b, e, buf);
 }
 
 }  // namespace
