@@ -91,6 +91,23 @@ algo algo_from_env();
 #define CNNKIT_CONV_AVX512_TARGET "avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512"
 #endif
 
+// Code between CNNKIT_CONV_AVX512_BEGIN (or _AVX2_BEGIN) and CNNKIT_CONV_ISA_END is compiled for
+// that instruction set: GCC takes `#pragma GCC target`, clang (the TSan and fuzz builds)
+// `#pragma clang attribute`.
+#if defined(__clang__)
+#define CNNKIT_CONV_AVX512_BEGIN                                                                 \
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512vl,avx512dq,avx2,fma\"))), apply_to = function)")
+#define CNNKIT_CONV_AVX2_BEGIN                                                                   \
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define CNNKIT_CONV_ISA_END _Pragma("clang attribute pop")
+#else
+#define CNNKIT_CONV_AVX512_BEGIN                                                                 \
+    _Pragma("GCC push_options")                                                                  \
+        _Pragma("GCC target(\"avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512\")")
+#define CNNKIT_CONV_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
+#define CNNKIT_CONV_ISA_END _Pragma("GCC pop_options")
+#endif
+
 // The best compiled kernels this CPU runs; CNNKIT_CONV_ISA=avx2|generic asks for less (tests).
 enum cpu_isa : std::int32_t { isa_generic = 1, isa_avx2, isa_avx512 };
 cpu_isa isa_for_cpu();
@@ -255,10 +272,11 @@ struct depthwise_job {
     const float *x, *w, *bias, *res;
     float* y;
 };
-// Of those, the ones with one output channel per input channel on AVX-512, up to 64 taps
-// (cpu/depthwise16.cpp: 16 channels in the vector lanes), which depthwise_run hands on.
-bool depthwise16_applies(const params& p, const geometry& g);
-void depthwise16_run(const params& p, const sdk::call& c);
+// Of those, the ones with one output channel per input channel on AVX-512 and AVX2, up to 64
+// taps (cpu/depthwise_lanes.cpp: 16 or 8 channels in the vector lanes), which depthwise_run
+// hands on.
+bool depthwise_lanes_applies(const params& p, const geometry& g);
+void depthwise_lanes_run(const params& p, const sdk::call& c);
 
 // What a conv layer derives from its weights at load: one of them is filled, or none (or the
 // depthwise path, which needs nothing).

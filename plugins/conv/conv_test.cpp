@@ -325,9 +325,10 @@ TEST_CASE("conv: depthwise convs (one input channel per group) match direct conv
     // over the stride's sub-planes, 7x7 planes among them), dilations, asymmetric pads wider
     // than the kernel's reach, rows of 5 to 150 pixels (one to three 64-pixel chunks, partial
     // vectors), 5x5 and 3x1 kernels, two images, and bias, residual and each activation. On
-    // AVX-512 ("best") the multiplier-1 cases take depthwise16.cpp: channels not a multiple of
-    // 16 (a part-filled last block), rows not a multiple of 16 or of 8 pixels, and planes of
-    // more than 2048 output pixels (bands of rows, each reading its halo rows).
+    // AVX2 and AVX-512 the multiplier-1 cases take depthwise_lanes.cpp (8 or 16 channels in the
+    // lanes): channels not a multiple of 16 or 8 (a part-filled last block), rows not a
+    // multiple of 16 or of 8 pixels, and planes of more than 2048 output pixels (bands of rows,
+    // each reading its halo rows); the baseline and the other multipliers, depthwise.cpp.
     const struct {
         int n, c, mult, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
         bool bias, res;

@@ -143,28 +143,15 @@ const float* input_of(const job_args& a, std::int64_t sj) {
 }
 
 // The job code compiled for three instruction sets (the micro-kernels are chosen apart).
-// GCC takes `#pragma GCC target`, clang (the TSan and fuzz builds) `#pragma clang attribute`.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))), \
-                             apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")
-#endif
+CNNKIT_CONV_AVX512_BEGIN
 #define PACKED_AVX512 1
 #define PACKED_AVX2 0
 namespace avx512 {
 #include "packed_job.inc"
 }  // namespace avx512
 #undef PACKED_AVX512
-#if defined(__clang__)
-#pragma clang attribute pop
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+CNNKIT_CONV_ISA_END
+CNNKIT_CONV_AVX2_BEGIN
 #define PACKED_AVX512 0
 #undef PACKED_AVX2
 #define PACKED_AVX2 1
@@ -173,11 +160,7 @@ namespace avx2 {
 }  // namespace avx2
 #undef PACKED_AVX2
 #define PACKED_AVX2 0
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+CNNKIT_CONV_ISA_END
 namespace generic {
 #include "packed_job.inc"
 }  // namespace generic
