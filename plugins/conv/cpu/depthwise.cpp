@@ -4,11 +4,13 @@
 // output channel): a plane's input channel is copied with its pads into a per-thread scratch,
 // split by the strides into sub-planes (see plan), so that every tap of a run of outputs reads
 // consecutive floats and the whole plane's outputs are one flat run, summed tap by tap in
-// chunks of 64 held in registers. Plain loops that the vectoriser widens per instruction set,
+// chunks of 4 vectors held in registers (GCC vectors as wide as each instruction set's),
 // compiled with FMA contraction and without turning copies into library calls
 // (CMakeLists.txt). The sums plus the bias (then the activation, when no residual comes
 // between) go to a scratch, whose rows are copied out; a residual is added over the whole
-// plane, then the activation: ((sum + bias) + residual), the GEMM paths' order.
+// plane, then the activation: ((sum + bias) + residual), the GEMM paths' order. On AVX2 and
+// AVX-512, convs with one output channel per input channel go to depthwise_lanes.cpp instead
+// (channels in the vector lanes); this path takes the others and the baseline ISA.
 #include "../conv.hpp"
 
 #include <algorithm>
@@ -25,7 +27,7 @@ constexpr std::int64_t max_k = 64;  // kernel rows and columns this path takes
 // of pq floats. Output pixel (y, x) then reads, for tap (ky, kx), element (y, x) of sub-plane
 // (ky dh % sh, kx dw % sw) shifted by (ky dh / sh, kx dw / sw): every tap reads consecutive
 // floats for consecutive outputs, and the plane's outputs on a grid of pq columns (ow of them
-// kept) are one flat run. Chunks of 64 of them cross rows: a 7x7 plane with pads 1 takes 4
+// kept) are one flat run. Chunks of it cross rows: on AVX-512 a 7x7 plane with pads 1 takes 4
 // vectors (63 outputs, 49 kept) rather than 7 of 16 lanes (7 kept) per row.
 struct plan {
     std::int64_t kh, kw, sh, sw, dh, dw, mult;  // mult: output channels per input channel
@@ -95,12 +97,10 @@ using job = depthwise_job<plan>;
     filled = upto;
 }
 
-// The sums are GCC vectors of 16 floats: registers of the instruction set the caller is
-// compiled for.
-// W floats: 16 for AVX-512, 8 for AVX2 and 4 for the baseline, so that each is whole registers
-// (a 64-byte vector under AVX2 went through the stack lane by lane: 10x the time).
-// (Concrete types: GCC drops vector_size from a typedef whose size depends on a template
-// parameter, leaving a float.)
+// The sums are GCC vectors of W floats, a register of the instruction set the caller is
+// compiled for: 16 for AVX-512, 8 for AVX2, 4 for the baseline (one 64-byte type for all three
+// went through the stack lane by lane under AVX2: 5x the time of the whole layer). Concrete
+// types: GCC drops vector_size from a typedef whose size depends on a template parameter.
 using vec16 = float __attribute__((vector_size(64)));
 using vec8 = float __attribute__((vector_size(32)));
 using vec4 = float __attribute__((vector_size(16)));
