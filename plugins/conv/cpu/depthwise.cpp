@@ -280,7 +280,8 @@ void planes_generic(const job& j, std::int64_t b, std::int64_t e, float* buf) {
 }  // namespace
 
 bool depthwise_applies(const params& p, const geometry& g, algo mode) {
-    return mode != algo::im2col && p.groups > 1 && g.c == p.groups && p.kernel[0] <= max_k && p.kernel[1] <= max_k;
+    return mode != algo::im2col && p.groups > 1 && g.c == p.groups && p.kernel[0] <= max_k &&
+           p.kernel[1] <= max_k;
 }
 
 void depthwise_run(const params& p, const sdk::call& c) {

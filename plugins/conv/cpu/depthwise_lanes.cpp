@@ -24,7 +24,7 @@ namespace cnnkit::plugins::conv {
 namespace {
 
 constexpr std::int64_t max_taps = 64;       // kernel taps (kh x kw) this path takes
-constexpr std::int64_t band_pixels = 2048;  // output pixels per task (their sums: 128 KiB at L = 16)
+constexpr std::int64_t band_pixels = 2048;  // output pixels per task (sums: 128 KiB at L 16)
 constexpr int px = 8;                       // output pixels summed in registers at a time
 
 struct plan {
