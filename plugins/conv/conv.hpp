@@ -276,7 +276,7 @@ struct depthwise_job {
 // taps (cpu/depthwise_lanes.cpp: 16 or 8 channels in the vector lanes), which depthwise_run
 // hands on.
 bool depthwise_lanes_applies(const params& p, const geometry& g);
-void depthwise_lanes_run(const params& p, const sdk::call& c);
+void depthwise_lanes_run(const params& p, const geometry& g, const sdk::call& c);
 
 // What a conv layer derives from its weights at load: one of them is filled, or none (or the
 // depthwise path, which needs nothing).
@@ -286,6 +286,11 @@ struct prepared {
     packed_weights packed;
     bool depthwise = false;
 };
+
+// The first n of 8 lanes (n <= 0: none, n >= 8: all), for masked loads and stores.
+[[gnu::always_inline]] __attribute__((target("avx2"))) inline __m256i first8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 
 // Transposes an 8 x 8 block held as 8 rows (row i, float j -> row j, float i).
 [[gnu::always_inline]] __attribute__((target("avx2"))) inline void transpose8(__m256* r) {

@@ -286,7 +286,7 @@ bool depthwise_applies(const params& p, const geometry& g, algo mode) {
 
 void depthwise_run(const params& p, const sdk::call& c) {
     const geometry g = geometry_of(p, c.in(0).shape());
-    if (depthwise_lanes_applies(p, g)) return depthwise_lanes_run(p, c);
+    if (depthwise_lanes_applies(p, g)) return depthwise_lanes_run(p, g, c);
     const plan q = plan_of(p, g);
     const job j{&p, &g, &q, c.in(0).f32(), c.w(0).f32(), p.bias ? c.w(1).f32() : nullptr,
                 p.residual ? c.in(1).f32() : nullptr, c.out(0).f32()};

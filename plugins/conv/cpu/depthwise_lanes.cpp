@@ -85,8 +85,7 @@ using V = __m256;
 [[gnu::always_inline]] inline V vload(const float* p) { return _mm256_loadu_ps(p); }
 [[gnu::always_inline]] inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
 [[gnu::always_inline]] inline V vload_n(const float* p, std::int64_t n) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane));
+    return _mm256_maskload_ps(p, first8(static_cast<int>(n)));
 }
 // Masked stores are microcoded on AMD Zen (kernels.cpp): the n floats one by one.
 [[gnu::always_inline]] inline void vstore_n(float* p, V v, std::int64_t n) {
@@ -111,8 +110,7 @@ bool depthwise_lanes_applies(const params& p, const geometry& g) {
            p.kernel[0] * p.kernel[1] <= max_taps;
 }
 
-void depthwise_lanes_run(const params& p, const sdk::call& c) {
-    const geometry g = geometry_of(p, c.in(0).shape());
+void depthwise_lanes_run(const params& p, const geometry& g, const sdk::call& c) {
     const bool avx512 = isa_for_cpu() == isa_avx512;
     const plan q = plan_of(p, g, avx512 ? avx512::L : avx2::L);
     const job j{&p, &g, &q, c.in(0).f32(), c.w(0).f32(), p.bias ? c.w(1).f32() : nullptr,

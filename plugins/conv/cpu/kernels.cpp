@@ -269,11 +269,6 @@ __attribute__((target("avx2,fma"))) void strided_avx2(std::int64_t kc, const flo
     tile_avx2<MR, true>(kc, a, b, ldb, c, ldc, accumulate, e);
 }
 
-// The first n of 8 lanes (n <= 0: none, n >= 8: all), for masked loads and stores.
-[[gnu::always_inline]] __attribute__((target("avx2"))) inline __m256i first8(int n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 // One pass of tail_avx2: C's columns [h, h + 8 * NV) over B's, the first n of them loaded and
 // stored (masked), with the epilogue of store_avx2.
 template <int MR, int NV>
